@@ -1,0 +1,709 @@
+//! The CBOR manifest as typed structs that keep what they do not know.
+//!
+//! Every struct here remembers the keys it was decoded from (in their original order) and
+//! any key it does not model, so `Manifest::from_cbor(b)?.to_cbor()? == b` for every
+//! manifest written by Wasmer's tools (definite-length CBOR, shortest integers and floats,
+//! as ciborium writes). Structs built from scratch are encoded the way Wasmer's `webc`
+//! crate encodes them: fields in declaration order, optional fields omitted unless Wasmer
+//! writes them as `null`.
+
+use ciborium::Value;
+use indexmap::IndexMap;
+
+use crate::error::{Error, Result};
+
+/// URI of the WASI runner.
+pub const RUNNER_WASI: &str = "https://webc.org/runner/wasi";
+/// URI of the WCGI runner.
+pub const RUNNER_WCGI: &str = "https://webc.org/runner/wcgi";
+/// URI of the Emscripten runner.
+pub const RUNNER_EMSCRIPTEN: &str = "https://webc.org/runner/emscripten";
+/// URI of the WASM-4 runner.
+pub const RUNNER_WASM4: &str = "https://webc.org/runner/wasm4";
+/// Atom kind of WebAssembly modules.
+pub const KIND_WASM: &str = "https://webc.org/kind/wasm";
+
+/// Keys a map had, in order, plus the entries no typed field claimed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extra {
+    order: Vec<Value>,
+    unknown: Vec<(Value, Value)>,
+}
+
+impl Extra {
+    /// Entries this crate does not model, in their original order.
+    pub fn unknown(&self) -> &[(Value, Value)] {
+        &self.unknown
+    }
+
+    /// An unknown entry by text key.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.unknown
+            .iter()
+            .find(|(k, _)| is_key(k, key))
+            .map(|(_, v)| v)
+    }
+
+    /// Sets (or adds) an entry no typed field models.
+    pub fn insert(&mut self, key: &str, value: Value) {
+        match self.unknown.iter_mut().find(|(k, _)| is_key(k, key)) {
+            Some(slot) => slot.1 = value,
+            None => self.unknown.push((Value::Text(key.into()), value)),
+        }
+    }
+}
+
+fn is_key(k: &Value, key: &str) -> bool {
+    matches!(k, Value::Text(t) if t == key)
+}
+
+/// Decoding helper: takes typed fields out of a map and keeps the rest.
+struct Fields {
+    loc: String,
+    order: Vec<Value>,
+    entries: Vec<(Value, Value)>,
+}
+
+impl Fields {
+    fn new(v: Value, loc: &str) -> Result<Self> {
+        match v {
+            Value::Map(entries) => Ok(Fields {
+                loc: loc.to_owned(),
+                order: entries.iter().map(|(k, _)| k.clone()).collect(),
+                entries,
+            }),
+            other => Err(Error::manifest(
+                loc,
+                format!("expected a map, found {}", type_name(&other)),
+            )),
+        }
+    }
+
+    fn loc(&self, key: &str) -> String {
+        if self.loc.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.loc)
+        }
+    }
+
+    fn raw(&mut self, key: &str) -> Option<Value> {
+        let i = self.entries.iter().position(|(k, _)| is_key(k, key))?;
+        Some(self.entries.remove(i).1)
+    }
+
+    /// An optional field; `null` reads as absent.
+    fn opt<T: FromValue>(&mut self, key: &str) -> Result<Option<T>> {
+        match self.raw(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => T::from_value(v, &self.loc(key)).map(Some),
+        }
+    }
+
+    fn req<T: FromValue>(&mut self, key: &str) -> Result<T> {
+        let loc = self.loc(key);
+        self.opt(key)?
+            .ok_or_else(|| Error::manifest(loc, "missing required field"))
+    }
+
+    fn finish(self) -> Extra {
+        Extra {
+            order: self.order,
+            unknown: self.entries,
+        }
+    }
+}
+
+/// Encoding helper: typed fields in declaration order, merged with the original order.
+struct Out {
+    known: Vec<(&'static str, Option<Value>, bool)>,
+}
+
+impl Out {
+    fn new() -> Self {
+        Out { known: Vec::new() }
+    }
+
+    /// A field; `None` is omitted unless `null_when_none` (or the key was in the original).
+    fn field(mut self, key: &'static str, value: Option<Value>, null_when_none: bool) -> Self {
+        self.known.push((key, value, null_when_none));
+        self
+    }
+
+    fn finish(self, extra: &Extra) -> Value {
+        let mut known = self.known;
+        let mut out = Vec::with_capacity(known.len() + extra.unknown.len());
+        for k in &extra.order {
+            if let Some(i) = known.iter().position(|(name, _, _)| is_key(k, name)) {
+                let (name, value, _) = known.remove(i);
+                out.push((Value::Text(name.into()), value.unwrap_or(Value::Null)));
+            } else if let Some((_, v)) = extra.unknown.iter().find(|(uk, _)| uk == k) {
+                out.push((k.clone(), v.clone()));
+            }
+        }
+        for (name, value, null_when_none) in known {
+            match value {
+                Some(v) => out.push((Value::Text(name.into()), v)),
+                None if null_when_none => out.push((Value::Text(name.into()), Value::Null)),
+                None => {}
+            }
+        }
+        for (k, v) in &extra.unknown {
+            if !extra.order.contains(k) {
+                out.push((k.clone(), v.clone()));
+            }
+        }
+        Value::Map(out)
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Integer(_) => "an integer",
+        Value::Bytes(_) => "a byte string",
+        Value::Float(_) => "a float",
+        Value::Text(_) => "text",
+        Value::Bool(_) => "a bool",
+        Value::Null => "null",
+        Value::Tag(..) => "a tagged value",
+        Value::Array(_) => "an array",
+        Value::Map(_) => "a map",
+        _ => "an unknown CBOR value",
+    }
+}
+
+/// Conversion from a CBOR value, reporting `loc` on error.
+trait FromValue: Sized {
+    fn from_value(v: Value, loc: &str) -> Result<Self>;
+}
+
+/// Conversion to a CBOR value.
+trait ToValue {
+    fn to_value(&self) -> Value;
+}
+
+impl FromValue for String {
+    fn from_value(v: Value, loc: &str) -> Result<Self> {
+        match v {
+            Value::Text(s) => Ok(s),
+            other => Err(Error::manifest(
+                loc,
+                format!("expected text, found {}", type_name(&other)),
+            )),
+        }
+    }
+}
+
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::Text(self.clone())
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(v: Value, loc: &str) -> Result<Self> {
+        match v {
+            Value::Bool(b) => Ok(b),
+            other => Err(Error::manifest(
+                loc,
+                format!("expected a bool, found {}", type_name(&other)),
+            )),
+        }
+    }
+}
+
+impl ToValue for bool {
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+
+impl FromValue for Value {
+    fn from_value(v: Value, _loc: &str) -> Result<Self> {
+        Ok(v)
+    }
+}
+
+impl ToValue for Value {
+    fn to_value(&self) -> Value {
+        self.clone()
+    }
+}
+
+impl<T: FromValue> FromValue for Vec<T> {
+    fn from_value(v: Value, loc: &str) -> Result<Self> {
+        match v {
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| T::from_value(v, &format!("{loc}[{i}]")))
+                .collect(),
+            other => Err(Error::manifest(
+                loc,
+                format!("expected an array, found {}", type_name(&other)),
+            )),
+        }
+    }
+}
+
+impl<T: ToValue> ToValue for Vec<T> {
+    fn to_value(&self) -> Value {
+        Value::Array(self.iter().map(ToValue::to_value).collect())
+    }
+}
+
+impl<T: FromValue> FromValue for IndexMap<String, T> {
+    fn from_value(v: Value, loc: &str) -> Result<Self> {
+        let Value::Map(entries) = v else {
+            return Err(Error::manifest(
+                loc,
+                format!("expected a map, found {}", type_name(&v)),
+            ));
+        };
+        let mut out = IndexMap::with_capacity(entries.len());
+        for (k, v) in entries {
+            let Value::Text(k) = k else {
+                return Err(Error::manifest(
+                    loc,
+                    format!("expected text keys, found {}", type_name(&k)),
+                ));
+            };
+            let item = T::from_value(v, &format!("{loc}.{k}"))?;
+            if out.insert(k.clone(), item).is_some() {
+                return Err(Error::manifest(loc, format!("duplicate key {k:?}")));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<T: ToValue> ToValue for IndexMap<String, T> {
+    fn to_value(&self) -> Value {
+        Value::Map(
+            self.iter()
+                .map(|(k, v)| (Value::Text(k.clone()), v.to_value()))
+                .collect(),
+        )
+    }
+}
+
+fn opt<T: ToValue>(v: &Option<T>) -> Option<Value> {
+    v.as_ref().map(ToValue::to_value)
+}
+
+/// Declares a struct with typed fields + [`Extra`], and its CBOR conversions.
+/// Field spec: `rust_name: Type = "cbor-key" (req | opt | null)`.
+macro_rules! cbor_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[$fmeta:meta])* $field:ident : $ty:ty = $key:literal $mode:ident ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct $name {
+            $( $(#[$fmeta])* pub $field: cbor_struct!(@ty $mode $ty), )*
+            /// Keys this crate does not model, and the original key order.
+            pub extra: Extra,
+        }
+
+        impl FromValue for $name {
+            fn from_value(v: Value, loc: &str) -> Result<Self> {
+                let mut f = Fields::new(v, loc)?;
+                $( let $field = cbor_struct!(@get f $mode $key); )*
+                Ok($name { $( $field, )* extra: f.finish() })
+            }
+        }
+
+        impl ToValue for $name {
+            fn to_value(&self) -> Value {
+                Out::new()
+                    $( .field($key, cbor_struct!(@put self.$field, $mode), cbor_struct!(@null $mode)) )*
+                    .finish(&self.extra)
+            }
+        }
+    };
+    (@ty req $ty:ty) => { $ty };
+    (@ty opt $ty:ty) => { Option<$ty> };
+    (@ty null $ty:ty) => { Option<$ty> };
+    (@get $f:ident req $key:literal) => { $f.req($key)? };
+    (@get $f:ident opt $key:literal) => { $f.opt($key)? };
+    (@get $f:ident null $key:literal) => { $f.opt($key)? };
+    (@put $e:expr, req) => { Some($e.to_value()) };
+    (@put $e:expr, opt) => { opt(&$e) };
+    (@put $e:expr, null) => { opt(&$e) };
+    (@null req) => { false };
+    (@null opt) => { false };
+    (@null null) => { true };
+}
+
+cbor_struct! {
+    /// `package.wapm`: package metadata.
+    pub struct Wapm {
+        /// `namespace/name`.
+        name: String = "name" opt,
+        /// Semver version.
+        version: String = "version" opt,
+        /// One-line description.
+        description: String = "description" opt,
+        /// SPDX license expression.
+        license: String = "license" opt,
+        /// License file in a volume.
+        license_file: VolumePath = "license-file" opt,
+        /// README in a volume.
+        readme: VolumePath = "readme" opt,
+        /// Source repository URL.
+        repository: String = "repository" opt,
+        /// Homepage URL.
+        homepage: String = "homepage" opt,
+        /// Private package (only written when true).
+        private: bool = "private" opt,
+    }
+}
+
+cbor_struct! {
+    /// A path inside a named volume.
+    pub struct VolumePath {
+        /// Volume name.
+        volume: String = "volume" req,
+        /// Path inside the volume.
+        path: String = "path" req,
+    }
+}
+
+cbor_struct! {
+    /// One `package.fs` entry: mount a volume (or a directory of it) at a guest path.
+    pub struct FsMapping {
+        /// Alias of the dependency (in `use`) whose volume this is; `None` = this package.
+        from: String = "from" null,
+        /// Volume name.
+        volume_name: String = "volume_name" req,
+        /// v2: directory inside the volume to mount (read alias: `original_path`).
+        host_path: String = "host_path" opt,
+        /// Where the guest sees it.
+        mount_path: String = "mount_path" req,
+    }
+}
+
+impl FsMapping {
+    /// The directory inside the volume to mount: `host_path`, or the legacy alias
+    /// `original_path` (kept in `extra` so the manifest still round-trips exactly).
+    pub fn source_path(&self) -> Option<&str> {
+        self.host_path
+            .as_deref()
+            .or_else(|| match self.extra.get("original_path") {
+                Some(Value::Text(t)) => Some(t.as_str()),
+                _ => None,
+            })
+    }
+}
+
+cbor_struct! {
+    /// An atom's manifest entry.
+    pub struct AtomMeta {
+        /// Kind URL, e.g. `https://webc.org/kind/wasm`.
+        kind: String = "kind" req,
+        /// `sha256:` + base64 of the atom's SHA-256.
+        signature: String = "signature" req,
+        /// Free-form annotations (e.g. `wasm.features`).
+        annotations: Value = "annotations" opt,
+    }
+}
+
+cbor_struct! {
+    /// A command: which runner runs it, with what annotations.
+    pub struct Command {
+        /// Runner URI, e.g. `https://webc.org/runner/wasi`.
+        runner: String = "runner" req,
+        /// Annotations (mandatory in the format, may be empty).
+        annotations: CommandAnnotations = "annotations" req,
+    }
+}
+
+cbor_struct! {
+    /// A command's annotations: the well-known ones typed, the rest kept in `extra`.
+    pub struct CommandAnnotations {
+        /// `atom`: which atom runs.
+        atom: AtomAnnotation = "atom" opt,
+        /// `wasi`: WASI runner settings.
+        wasi: Wasi = "wasi" opt,
+        /// `wcgi`: WCGI settings.
+        wcgi: Wcgi = "wcgi" opt,
+        /// `emscripten`: Emscripten runner settings.
+        emscripten: Emscripten = "emscripten" opt,
+    }
+}
+
+cbor_struct! {
+    /// The `atom` command annotation.
+    pub struct AtomAnnotation {
+        /// Atom name.
+        name: String = "name" req,
+        /// Alias (from `use`) of the package holding the atom.
+        dependency: String = "dependency" opt,
+    }
+}
+
+cbor_struct! {
+    /// The `wasi` command annotation.
+    pub struct Wasi {
+        /// Atom name (deprecated but required; `dep:atom` form allowed).
+        atom: String = "atom" req,
+        /// Package of the atom.
+        package: String = "package" opt,
+        /// `K=V` environment entries.
+        env: Vec<String> = "env" opt,
+        /// Arguments placed before the user's.
+        main_args: Vec<String> = "main-args" opt,
+        /// Unused by current Wasmer.
+        mount_atom_in_volume: String = "mount-atom-in-volume" opt,
+        /// Working directory.
+        cwd: String = "cwd" opt,
+        /// argv[0].
+        exec_name: String = "exec-name" opt,
+    }
+}
+
+cbor_struct! {
+    /// The `wcgi` command annotation.
+    pub struct Wcgi {
+        /// CGI dialect, e.g. `rfc-3875`.
+        dialect: String = "dialect" opt,
+    }
+}
+
+cbor_struct! {
+    /// The `emscripten` command annotation.
+    pub struct Emscripten {
+        /// Atom name.
+        atom: String = "atom" null,
+        /// Package of the atom.
+        package: String = "package" null,
+        /// `K=V` environment entries.
+        env: Vec<String> = "env" null,
+        /// Arguments placed before the user's.
+        main_args: Vec<String> = "main-args" null,
+        /// Unused.
+        mount_atom_in_volume: String = "mount-atom-in-volume" opt,
+    }
+}
+
+cbor_struct! {
+    /// A `bindings` entry.
+    pub struct Binding {
+        /// Binding name (`library-bindings`).
+        name: String = "name" req,
+        /// `wit@<version>` or `wai@<version>`.
+        kind: String = "kind" req,
+        /// Binding-specific data.
+        annotations: Value = "annotations" null,
+    }
+}
+
+cbor_struct! {
+    /// Package-level annotations: `wapm` and `fs` typed, others kept.
+    pub struct PackageAnnotations {
+        /// Package metadata.
+        wapm: Wapm = "wapm" opt,
+        /// File-system mappings.
+        fs: Vec<FsMapping> = "fs" opt,
+    }
+}
+
+/// A `use` entry: a URL, a `namespace/name@version` requirement, or an embedded manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dependency {
+    /// URL or `ns/name@versionreq`.
+    Text(String),
+    /// An embedded manifest.
+    Manifest(Box<Manifest>),
+}
+
+impl FromValue for Dependency {
+    fn from_value(v: Value, loc: &str) -> Result<Self> {
+        match v {
+            Value::Text(s) => Ok(Dependency::Text(s)),
+            v @ Value::Map(_) => Ok(Dependency::Manifest(Box::new(Manifest::from_value(
+                v, loc,
+            )?))),
+            other => Err(Error::manifest(
+                loc,
+                format!("expected text or a manifest, found {}", type_name(&other)),
+            )),
+        }
+    }
+}
+
+impl ToValue for Dependency {
+    fn to_value(&self) -> Value {
+        match self {
+            Dependency::Text(s) => Value::Text(s.clone()),
+            Dependency::Manifest(m) => m.to_value(),
+        }
+    }
+}
+
+cbor_struct! {
+    /// The manifest of a container.
+    pub struct Manifest {
+        /// Dependencies by alias.
+        use_map: IndexMap<String, Dependency> = "use" opt,
+        /// Package annotations.
+        package: PackageAnnotations = "package" opt,
+        /// Atoms by name, in manifest order.
+        atoms: IndexMap<String, AtomMeta> = "atoms" opt,
+        /// Commands by name, in manifest order.
+        commands: IndexMap<String, Command> = "commands" opt,
+        /// Bindings.
+        bindings: Vec<Binding> = "bindings" opt,
+        /// Default command.
+        entrypoint: String = "entrypoint" opt,
+    }
+}
+
+impl Manifest {
+    /// Decodes a manifest from CBOR.
+    pub fn from_cbor(bytes: &[u8]) -> Result<Self> {
+        Self::from_cbor_at(bytes, 0)
+    }
+
+    pub(crate) fn from_cbor_at(bytes: &[u8], offset: u64) -> Result<Self> {
+        let (value, used) = crate::container::decode_one_cbor(bytes, "manifest", offset)?;
+        if used != bytes.len() as u64 {
+            return Err(Error::malformed(
+                "manifest",
+                offset + used,
+                format!(
+                    "{} bytes after the manifest's CBOR item",
+                    bytes.len() as u64 - used
+                ),
+            ));
+        }
+        Self::from_value(value, "")
+    }
+
+    /// Encodes the manifest as CBOR (byte-identical to the input for decoded manifests).
+    pub fn to_cbor(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Writing a `Value` into a `Vec` cannot fail.
+        let _ = ciborium::into_writer(&self.to_value(), &mut out);
+        out
+    }
+
+    /// `package.wapm.name`, if any.
+    pub fn package_name(&self) -> Option<&str> {
+        self.package.as_ref()?.wapm.as_ref()?.name.as_deref()
+    }
+
+    /// `package.wapm.version`, if any.
+    pub fn package_version(&self) -> Option<&str> {
+        self.package.as_ref()?.wapm.as_ref()?.version.as_deref()
+    }
+
+    /// `package.fs`, or an empty slice.
+    pub fn fs(&self) -> &[FsMapping] {
+        self.package
+            .as_ref()
+            .and_then(|p| p.fs.as_deref())
+            .unwrap_or_default()
+    }
+
+    /// Commands (empty map if none).
+    pub fn commands(&self) -> impl Iterator<Item = (&String, &Command)> {
+        self.commands.iter().flatten()
+    }
+
+    /// A command by name.
+    pub fn command(&self, name: &str) -> Option<&Command> {
+        self.commands.as_ref()?.get(name)
+    }
+
+    /// Atoms (empty map if none).
+    pub fn atoms(&self) -> impl Iterator<Item = (&String, &AtomMeta)> {
+        self.atoms.iter().flatten()
+    }
+
+    /// The command Wasmer runs by default: `entrypoint`, else the only command.
+    pub fn default_command(&self) -> Option<&str> {
+        if let Some(e) = &self.entrypoint {
+            return Some(e);
+        }
+        let mut it = self.commands();
+        match (it.next(), it.next()) {
+            (Some((name, _)), None) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The atom a command runs, resolved as Wasmer does: the `atom` annotation, else the
+    /// deprecated `wasi.atom` / `emscripten.atom` (`dep:name` → `name`), else — for the WASI
+    /// and WCGI runners — the command's own name; if that atom does not exist and the
+    /// command has no annotations at all, the first atom ("legacy hack").
+    pub fn command_atom(&self, command: &str) -> Option<String> {
+        let cmd = self.command(command)?;
+        let a = &cmd.annotations;
+        if let Some(atom) = &a.atom {
+            return Some(atom.name.clone());
+        }
+        let deprecated = a
+            .wasi
+            .as_ref()
+            .map(|w| w.atom.clone())
+            .or_else(|| a.emscripten.as_ref().and_then(|e| e.atom.clone()));
+        if let Some(name) = deprecated {
+            return Some(match name.split_once(':') {
+                Some((_, atom)) => atom.to_owned(),
+                None => name,
+            });
+        }
+        if cmd.runner.starts_with(RUNNER_WASI) || cmd.runner.starts_with(RUNNER_WCGI) {
+            let has_atom = self.atoms.as_ref().is_some_and(|m| m.contains_key(command));
+            let no_annotations =
+                a == &CommandAnnotations {
+                    extra: a.extra.clone(),
+                    ..Default::default()
+                } && a.extra.unknown().is_empty();
+            if !has_atom && no_annotations {
+                return self.atoms().next().map(|(n, _)| n.clone());
+            }
+            return Some(command.to_owned());
+        }
+        None
+    }
+}
+
+impl CommandAnnotations {
+    /// Any annotation by key (typed ones re-encoded), e.g. `permissions`.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        match key {
+            "atom" => opt(&self.atom),
+            "wasi" => opt(&self.wasi),
+            "wcgi" => opt(&self.wcgi),
+            "emscripten" => opt(&self.emscripten),
+            other => self.extra.get(other).cloned(),
+        }
+    }
+
+    /// All annotations as one CBOR map.
+    pub fn to_cbor_value(&self) -> Value {
+        self.to_value()
+    }
+}
+
+/// Formats an atom signature as the manifest stores it: `sha256:` + base64(digest).
+pub fn atom_signature(sha256: &[u8; 32]) -> String {
+    use base64::Engine as _;
+    format!(
+        "sha256:{}",
+        base64::engine::general_purpose::STANDARD.encode(sha256)
+    )
+}
+
+/// Parses a manifest atom signature back into its digest.
+pub fn parse_atom_signature(signature: &str) -> Option<[u8; 32]> {
+    use base64::Engine as _;
+    let b64 = signature.strip_prefix("sha256:")?;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    bytes.try_into().ok()
+}

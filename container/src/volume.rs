@@ -1,0 +1,850 @@
+//! Volumes: read-only directory trees inside a container, looked up without linear scans.
+//!
+//! A volume is a header (a tree of directory/file/symlink records) and a data region
+//! holding file contents back to back. Nothing is parsed when a volume is opened; each
+//! directory is turned into a sorted table the first time a lookup passes through it, and
+//! that table is kept, so every later lookup costs one binary search per path segment.
+//! File contents are returned as [`Bytes`] slices of the container's buffer (zero-copy).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+
+use crate::Version;
+use crate::cursor::{Cursor, utf8};
+use crate::error::{Error, Result};
+
+/// Symlinks followed during one lookup before giving up (as Linux's `MAXSYMLINKS`).
+pub const MAX_SYMLINK_HOPS: usize = 40;
+
+/// v2/v3 record tags.
+pub(crate) const TAG_DIR: u8 = 30;
+pub(crate) const TAG_FILE: u8 = 31;
+pub(crate) const TAG_SYMLINK: u8 = 32;
+
+/// What kind of entry a [`Node`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A directory.
+    Dir,
+    /// A regular file.
+    File,
+    /// A symbolic link (v3 only).
+    Symlink,
+}
+
+impl EntryKind {
+    /// Lower-case name, as used in `inspect --json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Dir => "dir",
+            EntryKind::File => "file",
+            EntryKind::Symlink => "symlink",
+        }
+    }
+}
+
+/// One entry of a volume: its kind and what the container records about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Offset of the record inside the volume header (v1: of the directory entry record).
+    pub(crate) at: u64,
+    pub(crate) kind: NodeKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    Dir {
+        /// Where the directory's entries live: v2/v3 the record offset, v1 the block
+        /// offset (`None`: an empty v1 directory has no block).
+        table: Option<u64>,
+        modified: Option<u64>,
+        hash: Option<[u8; 32]>,
+    },
+    File {
+        start: u64,
+        end: u64,
+        hash: Option<[u8; 32]>,
+        modified: Option<u64>,
+    },
+    Symlink {
+        target: Box<str>,
+        hash: Option<[u8; 32]>,
+        modified: Option<u64>,
+    },
+}
+
+impl Node {
+    /// Directory, file or symlink.
+    pub fn kind(&self) -> EntryKind {
+        match self.kind {
+            NodeKind::Dir { .. } => EntryKind::Dir,
+            NodeKind::File { .. } => EntryKind::File,
+            NodeKind::Symlink { .. } => EntryKind::Symlink,
+        }
+    }
+
+    /// Is this a directory?
+    pub fn is_dir(&self) -> bool {
+        matches!(self.kind, NodeKind::Dir { .. })
+    }
+
+    /// Is this a regular file?
+    pub fn is_file(&self) -> bool {
+        matches!(self.kind, NodeKind::File { .. })
+    }
+
+    /// File size in bytes; the target's length for a symlink; 0 for a directory.
+    pub fn len(&self) -> u64 {
+        match &self.kind {
+            NodeKind::File { start, end, .. } => end - start,
+            NodeKind::Symlink { target, .. } => target.len() as u64,
+            NodeKind::Dir { .. } => 0,
+        }
+    }
+
+    /// True for empty files and directories.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Modification time in seconds since the Unix epoch (v3 only).
+    pub fn modified(&self) -> Option<u64> {
+        match &self.kind {
+            NodeKind::Dir { modified, .. }
+            | NodeKind::File { modified, .. }
+            | NodeKind::Symlink { modified, .. } => *modified,
+        }
+    }
+
+    /// The hash the container stores for this entry: a file's SHA-256 (v2, v3), a
+    /// symlink target's SHA-256 or a directory's Merkle hash (v3). `None` in v1.
+    pub fn stored_hash(&self) -> Option<[u8; 32]> {
+        match &self.kind {
+            NodeKind::Dir { hash, .. }
+            | NodeKind::File { hash, .. }
+            | NodeKind::Symlink { hash, .. } => *hash,
+        }
+    }
+
+    /// A symlink's target, as stored (relative to the link's directory).
+    pub fn symlink_target(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Symlink { target, .. } => Some(target),
+            _ => None,
+        }
+    }
+
+    /// A stable number identifying this entry within its volume (usable as an inode number).
+    pub fn id(&self) -> u64 {
+        self.at
+    }
+
+    /// Byte range of a file's content inside the volume's data region.
+    pub(crate) fn file_range(&self) -> Option<(u64, u64)> {
+        match self.kind {
+            NodeKind::File { start, end, .. } => Some((start, end)),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The entry's name (one path segment).
+    pub name: String,
+    /// The entry itself.
+    pub node: Node,
+    /// The hash the parent directory records for this child (v3 only).
+    pub recorded_hash: Option<[u8; 32]>,
+}
+
+/// A directory's entries, sorted by name bytes, built once per directory.
+#[derive(Debug)]
+struct DirTable {
+    entries: Vec<TableEntry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TableEntry {
+    /// Name position in the header.
+    name_start: u64,
+    name_len: u32,
+    /// Record offset of the child (v1: of the entry record itself).
+    node: u64,
+    /// Offset of the child hash recorded in the parent entry (v3), else `u64::MAX`.
+    hash_at: u64,
+}
+
+/// A read-only directory tree of a container. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Volume {
+    inner: Arc<VolumeInner>,
+}
+
+#[derive(Debug)]
+struct VolumeInner {
+    name: String,
+    version: Version,
+    header: Bytes,
+    header_off: u64,
+    data: Bytes,
+    data_off: u64,
+    tables: RwLock<HashMap<u64, Arc<DirTable>>>,
+}
+
+/// Splits a lookup path into segments: `/` separated, empty and `.` segments skipped,
+/// `..` refused (a volume lookup has no parent to climb to).
+pub(crate) fn path_segments(path: &str) -> Result<impl DoubleEndedIterator<Item = &str> + Clone> {
+    for seg in path.split('/') {
+        if seg == ".." {
+            return Err(Error::InvalidPath {
+                path: path.to_owned(),
+                reason: "`..` segments are not allowed in volume paths".into(),
+            });
+        }
+        if seg.contains('\0') {
+            return Err(Error::InvalidPath {
+                path: path.to_owned(),
+                reason: "contains a NUL byte".into(),
+            });
+        }
+    }
+    Ok(path.split('/').filter(|s| !s.is_empty() && *s != "."))
+}
+
+/// A name stored in a directory must be one usable path segment.
+fn check_name(name: &str, what: &str, offset: u64) -> Result<()> {
+    let reason = if name.is_empty() {
+        "empty name"
+    } else if name == "." || name == ".." {
+        "name is `.` or `..`"
+    } else if name.contains('/') {
+        "name contains `/`"
+    } else if name.contains('\0') {
+        "name contains a NUL byte"
+    } else {
+        return Ok(());
+    };
+    Err(Error::malformed(
+        what,
+        offset,
+        format!("{reason}: {name:?}"),
+    ))
+}
+
+impl Volume {
+    pub(crate) fn new(
+        name: String,
+        version: Version,
+        header: Bytes,
+        header_off: u64,
+        data: Bytes,
+        data_off: u64,
+    ) -> Self {
+        Volume {
+            inner: Arc::new(VolumeInner {
+                name,
+                version,
+                header,
+                header_off,
+                data,
+                data_off,
+                tables: RwLock::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The volume's name (`atom`, `metadata`, `/assets`, … ; the atoms section is named `atoms`).
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Container version this volume was read from.
+    pub fn version(&self) -> Version {
+        self.inner.version
+    }
+
+    /// The raw header bytes.
+    pub fn header_bytes(&self) -> &Bytes {
+        &self.inner.header
+    }
+
+    /// The data region (all file contents back to back).
+    pub fn data_bytes(&self) -> &Bytes {
+        &self.inner.data
+    }
+
+    /// Absolute file offset of the header.
+    pub fn header_offset(&self) -> u64 {
+        self.inner.header_off
+    }
+
+    /// Absolute file offset of the data region.
+    pub fn data_offset(&self) -> u64 {
+        self.inner.data_off
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> Result<Node> {
+        match self.inner.version {
+            Version::V1 => Ok(Node {
+                at: 0,
+                kind: NodeKind::Dir {
+                    table: if self.inner.header.is_empty() {
+                        None
+                    } else {
+                        Some(0)
+                    },
+                    modified: None,
+                    hash: None,
+                },
+            }),
+            Version::V2 | Version::V3 => {
+                let node = self.parse_node(0)?;
+                if !node.is_dir() {
+                    return Err(Error::malformed(
+                        self.what("root record"),
+                        self.inner.header_off,
+                        "the root record is not a directory",
+                    ));
+                }
+                Ok(node)
+            }
+        }
+    }
+
+    fn what(&self, thing: &str) -> String {
+        format!("{thing} of volume {:?}", self.inner.name)
+    }
+
+    /// Looks `path` up, following symlinks (also in the last segment).
+    /// `Ok(None)` when nothing is there.
+    pub fn lookup(&self, path: &str) -> Result<Option<Node>> {
+        self.resolve(path, true)
+    }
+
+    /// Looks `path` up without following a symlink in the last segment.
+    pub fn lookup_nofollow(&self, path: &str) -> Result<Option<Node>> {
+        self.resolve(path, false)
+    }
+
+    /// Looks `path` up and fails with [`Error::NotFound`] when it does not exist.
+    pub fn get(&self, path: &str) -> Result<Node> {
+        self.lookup(path)?.ok_or_else(|| Error::NotFound {
+            volume: self.inner.name.clone(),
+            path: path.into(),
+        })
+    }
+
+    /// A file's content: a zero-copy slice of the container.
+    pub fn read_file(&self, path: &str) -> Result<Bytes> {
+        let node = self.get(path)?;
+        self.file_content(&node).ok_or_else(|| Error::WrongType {
+            volume: self.inner.name.clone(),
+            path: path.into(),
+            reason: format!("is a {}, not a file", node.kind().as_str()),
+        })
+    }
+
+    /// The content of a file node (`None` for directories and symlinks).
+    pub fn file_content(&self, node: &Node) -> Option<Bytes> {
+        let (start, end) = node.file_range()?;
+        // Ranges were checked against the data region when the node was parsed.
+        Some(self.inner.data.slice(start as usize..end as usize))
+    }
+
+    /// Absolute file offset of a file node's content.
+    pub fn content_offset(&self, node: &Node) -> Option<u64> {
+        node.file_range()
+            .map(|(start, _)| self.inner.data_off + start)
+    }
+
+    /// Lists the directory at `path` (symlinks followed), sorted by name bytes.
+    pub fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>> {
+        let node = self.get(path)?;
+        self.entries(&node)?.ok_or_else(|| Error::WrongType {
+            volume: self.inner.name.clone(),
+            path: path.into(),
+            reason: format!("is a {}, not a directory", node.kind().as_str()),
+        })
+    }
+
+    /// Lists a directory node (`Ok(None)` if `node` is not a directory).
+    pub fn entries(&self, node: &Node) -> Result<Option<Vec<DirEntry>>> {
+        let NodeKind::Dir { table, .. } = node.kind else {
+            return Ok(None);
+        };
+        let Some(table) = table else {
+            return Ok(Some(Vec::new()));
+        };
+        let table = self.table(table)?;
+        let mut out = Vec::with_capacity(table.entries.len());
+        for e in &table.entries {
+            out.push(DirEntry {
+                name: self.entry_name(e).to_owned(),
+                node: self.parse_node(e.node)?,
+                recorded_hash: self.recorded_hash(e),
+            });
+        }
+        Ok(Some(out))
+    }
+
+    /// Number of entries of a directory node, without parsing the children.
+    pub fn entry_count(&self, node: &Node) -> Result<usize> {
+        match node.kind {
+            NodeKind::Dir { table: Some(t), .. } => Ok(self.table(t)?.entries.len()),
+            _ => Ok(0),
+        }
+    }
+
+    /// Visits every entry below the root in depth-first pre-order (children sorted by name),
+    /// with paths like `/nested/a.txt`. Symlinks are reported, not followed.
+    pub fn walk(&self, mut visit: impl FnMut(&str, &DirEntry) -> Result<()>) -> Result<()> {
+        let root = self.root()?;
+        // Explicit stack: a hostile container could nest directories deeply.
+        let mut stack: Vec<(String, std::vec::IntoIter<DirEntry>)> = vec![(
+            String::new(),
+            self.entries(&root)?.unwrap_or_default().into_iter(),
+        )];
+        while let Some((prefix, iter)) = stack.last_mut() {
+            let Some(entry) = iter.next() else {
+                stack.pop();
+                continue;
+            };
+            let path = format!("{prefix}/{}", entry.name);
+            visit(&path, &entry)?;
+            if let Some(children) = self.entries(&entry.node)? {
+                stack.push((path, children.into_iter()));
+            }
+        }
+        Ok(())
+    }
+
+    fn entry_name(&self, e: &TableEntry) -> &str {
+        let start = e.name_start as usize;
+        let bytes = &self.inner.header[start..start + e.name_len as usize];
+        // Validated as UTF-8 when the table was built.
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+
+    fn recorded_hash(&self, e: &TableEntry) -> Option<[u8; 32]> {
+        if e.hash_at == u64::MAX {
+            return None;
+        }
+        let at = e.hash_at as usize;
+        self.inner
+            .header
+            .get(at..at + 32)
+            .and_then(|b| b.try_into().ok())
+    }
+
+    fn resolve(&self, path: &str, follow_last: bool) -> Result<Option<Node>> {
+        let segments = path_segments(path)?;
+        let root = self.root()?;
+        // Fast path: walk the segments; switch to the general resolver at the first symlink.
+        let mut current = root.clone();
+        let mut iter = segments.clone().peekable();
+        let mut depth = 0usize;
+        while let Some(seg) = iter.next() {
+            let Some(child) = self.child(&current, seg, path)? else {
+                return Ok(None);
+            };
+            if matches!(child.kind, NodeKind::Symlink { .. })
+                && (iter.peek().is_some() || follow_last)
+            {
+                return self.resolve_slow(path, follow_last);
+            }
+            current = child;
+            depth += 1;
+        }
+        let _ = depth;
+        Ok(Some(current))
+    }
+
+    /// General resolution with symlinks: keeps the chain of directories so a target's
+    /// `..` can climb, and refuses to climb above the volume root.
+    fn resolve_slow(&self, path: &str, follow_last: bool) -> Result<Option<Node>> {
+        let mut pending: Vec<String> = path_segments(path)?.rev().map(str::to_owned).collect();
+        let mut chain: Vec<Node> = vec![self.root()?];
+        let mut hops = 0usize;
+        while let Some(seg) = pending.pop() {
+            if seg == "." {
+                continue;
+            }
+            if seg == ".." {
+                if chain.len() == 1 {
+                    return Err(
+                        self.symlink_err(path, "a symlink target climbs above the volume root")
+                    );
+                }
+                chain.pop();
+                continue;
+            }
+            let parent = chain.last().cloned().unwrap_or(self.root()?);
+            let Some(child) = self.child(&parent, &seg, path)? else {
+                return Ok(None);
+            };
+            if let NodeKind::Symlink { target, .. } = &child.kind
+                && (!pending.is_empty() || follow_last)
+            {
+                hops += 1;
+                if hops > MAX_SYMLINK_HOPS {
+                    return Err(self.symlink_err(
+                        path,
+                        &format!("more than {MAX_SYMLINK_HOPS} symlinks (a loop?)"),
+                    ));
+                }
+                if target.starts_with('/') {
+                    return Err(
+                        self.symlink_err(path, &format!("absolute symlink target {target:?}"))
+                    );
+                }
+                for s in target.split('/').filter(|s| !s.is_empty()).rev() {
+                    pending.push(s.to_owned());
+                }
+                continue;
+            }
+            chain.push(child);
+        }
+        Ok(chain.pop())
+    }
+
+    fn symlink_err(&self, path: &str, reason: &str) -> Error {
+        Error::Symlink {
+            volume: self.inner.name.clone(),
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The entry `name` of directory `dir`. Errors if `dir` is not a directory.
+    fn child(&self, dir: &Node, name: &str, path: &str) -> Result<Option<Node>> {
+        let NodeKind::Dir { table, .. } = dir.kind else {
+            return Err(Error::WrongType {
+                volume: self.inner.name.clone(),
+                path: path.into(),
+                reason: "a path component is not a directory".into(),
+            });
+        };
+        let Some(table) = table else { return Ok(None) };
+        let table = self.table(table)?;
+        let header = &self.inner.header;
+        let found = table.entries.binary_search_by(|e| {
+            let start = e.name_start as usize;
+            header[start..start + e.name_len as usize].cmp(name.as_bytes())
+        });
+        match found {
+            Ok(i) => Ok(Some(self.parse_node(table.entries[i].node)?)),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn table(&self, at: u64) -> Result<Arc<DirTable>> {
+        if let Some(t) = self
+            .inner
+            .tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&at)
+        {
+            return Ok(Arc::clone(t));
+        }
+        let table = Arc::new(match self.inner.version {
+            Version::V1 => self.parse_v1_block(at)?,
+            Version::V2 | Version::V3 => self.parse_dir_table(at)?,
+        });
+        self.inner
+            .tables
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(at, Arc::clone(&table));
+        Ok(table)
+    }
+
+    fn header_cursor(&self, at: u64, what: &str) -> Result<Cursor<'_>> {
+        let header = &self.inner.header;
+        if at >= header.len() as u64 {
+            return Err(Error::malformed(
+                self.what(what),
+                self.inner.header_off + at,
+                format!(
+                    "record offset {at} is outside the {}-byte header",
+                    header.len()
+                ),
+            ));
+        }
+        Ok(Cursor::new(
+            &header[at as usize..],
+            self.inner.header_off + at,
+        ))
+    }
+
+    fn check_range(&self, start: u64, end: u64, offset: u64) -> Result<()> {
+        let len = self.inner.data.len() as u64;
+        if start > end || end > len {
+            return Err(Error::malformed(
+                self.what("file record"),
+                offset,
+                format!("content range {start}..{end} does not fit the {len}-byte data region"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Parses the record at header offset `at` (v1: a directory entry record).
+    pub(crate) fn parse_node(&self, at: u64) -> Result<Node> {
+        if self.inner.version == Version::V1 {
+            return self.parse_v1_record(at).map(|(node, _)| node);
+        }
+        let v3 = self.inner.version == Version::V3;
+        let mut c = self.header_cursor(at, "record")?;
+        let offset = c.offset();
+        let tag = c.u8("record tag")?;
+        let kind = match tag {
+            TAG_DIR => {
+                let body = c.u64_prefixed(&self.what("directory record"))?;
+                let (modified, hash) = if v3 {
+                    let mut b = Cursor::new(body, offset + 9);
+                    let _accessed = b.u64("directory timestamps")?;
+                    let modified = b.u64("directory timestamps")?;
+                    let _created = b.u64("directory timestamps")?;
+                    (Some(modified), Some(b.array::<32>("directory hash")?))
+                } else {
+                    (None, None)
+                };
+                NodeKind::Dir {
+                    table: Some(at),
+                    modified,
+                    hash,
+                }
+            }
+            TAG_FILE => {
+                let start = c.u64("file record")?;
+                let end = c.u64("file record")?;
+                let hash = c.array::<32>("file hash")?;
+                let modified = if v3 {
+                    let _accessed = c.u64("file timestamps")?;
+                    let m = c.u64("file timestamps")?;
+                    let _created = c.u64("file timestamps")?;
+                    Some(m)
+                } else {
+                    None
+                };
+                self.check_range(start, end, offset)?;
+                NodeKind::File {
+                    start,
+                    end,
+                    hash: Some(hash),
+                    modified,
+                }
+            }
+            TAG_SYMLINK if v3 => {
+                let target_at = c.offset() + 8;
+                let target = c.u64_prefixed("symlink target")?;
+                let target = utf8(target, "symlink target", target_at)?;
+                let hash = c.array::<32>("symlink hash")?;
+                let _accessed = c.u64("symlink timestamps")?;
+                let modified = c.u64("symlink timestamps")?;
+                let _created = c.u64("symlink timestamps")?;
+                NodeKind::Symlink {
+                    target: target.into(),
+                    hash: Some(hash),
+                    modified: Some(modified),
+                }
+            }
+            other => {
+                return Err(Error::malformed(
+                    self.what("record"),
+                    offset,
+                    format!(
+                        "unknown record tag {other} (expected 30 directory, 31 file{})",
+                        if v3 { ", 32 symlink" } else { "" }
+                    ),
+                ));
+            }
+        };
+        Ok(Node { at, kind })
+    }
+
+    /// v2/v3 directory record → sorted table.
+    fn parse_dir_table(&self, at: u64) -> Result<DirTable> {
+        let v3 = self.inner.version == Version::V3;
+        let mut c = self.header_cursor(at, "directory record")?;
+        let offset = c.offset();
+        if c.u8("record tag")? != TAG_DIR {
+            return Err(Error::malformed(
+                self.what("directory record"),
+                offset,
+                "not a directory record",
+            ));
+        }
+        let body_at = c.offset() + 8;
+        let body = c.u64_prefixed(&self.what("directory record"))?;
+        let mut b = Cursor::new(body, body_at);
+        if v3 {
+            b.bytes(24 + 32, "directory timestamps and hash")?;
+        }
+        let min_entry = if v3 { 8 + 32 + 8 } else { 8 + 8 };
+        let mut entries = Vec::with_capacity(b.remaining() / min_entry);
+        let header_len = self.inner.header.len() as u64;
+        while !b.is_empty() {
+            let entry_at = b.offset();
+            let child = b.u64("directory entry")?;
+            let hash_at = if v3 {
+                let h = b.offset() - self.inner.header_off;
+                b.bytes(32, "directory entry hash")?;
+                h
+            } else {
+                u64::MAX
+            };
+            let name_at = b.offset() + 8;
+            let name = b.u64_prefixed("directory entry name")?;
+            let name_str = utf8(name, &self.what("directory entry name"), name_at)?;
+            check_name(name_str, &self.what("directory entry name"), name_at)?;
+            // Children come after their parent (the writer emits depth-first pre-order);
+            // insisting on it makes cycles impossible.
+            if child <= at || child >= header_len {
+                return Err(Error::malformed(
+                    self.what("directory entry"),
+                    entry_at,
+                    format!(
+                        "child offset {child} must lie after its directory ({at}) and inside the header ({header_len} bytes)"
+                    ),
+                ));
+            }
+            entries.push(TableEntry {
+                name_start: name_at - self.inner.header_off,
+                name_len: u32::try_from(name.len()).map_err(|_| {
+                    Error::malformed(
+                        self.what("directory entry name"),
+                        name_at,
+                        "name longer than 4 GiB",
+                    )
+                })?,
+                node: child,
+                hash_at,
+            });
+        }
+        self.finish_table(entries, offset)
+    }
+
+    /// v1: parse one entry record at header offset `at`; returns the node and the record length.
+    fn parse_v1_record(&self, at: u64) -> Result<(Node, u64)> {
+        let mut c = self.header_cursor(at, "v1 entry record")?;
+        let offset = c.offset();
+        let word = c.u64("v1 entry record")?;
+        let name_len = word & 0x00ff_ffff_ffff_ffff;
+        let ty = (word >> 56) as u8;
+        let start = c.u64("v1 entry record")?;
+        let end = c.u64("v1 entry record")?;
+        let name_at = c.offset();
+        let name = c.bytes(name_len, "v1 entry name")?;
+        let name = utf8(name, &self.what("v1 entry name"), name_at)?;
+        check_name(name, &self.what("v1 entry name"), name_at)?;
+        let kind = match ty {
+            0 => {
+                let table = if start == end {
+                    None
+                } else {
+                    let header_len = self.inner.header.len() as u64;
+                    if start > end || end > header_len || end - start < 8 {
+                        return Err(Error::malformed(
+                            self.what("v1 directory record"),
+                            offset,
+                            format!(
+                                "child block {start}..{end} does not fit the {header_len}-byte header"
+                            ),
+                        ));
+                    }
+                    Some(start)
+                };
+                NodeKind::Dir {
+                    table,
+                    modified: None,
+                    hash: None,
+                }
+            }
+            1 => {
+                self.check_range(start, end, offset)?;
+                NodeKind::File {
+                    start,
+                    end,
+                    hash: None,
+                    modified: None,
+                }
+            }
+            other => {
+                return Err(Error::malformed(
+                    self.what("v1 entry record"),
+                    offset,
+                    format!("unknown entry type {other} (expected 0 directory or 1 file)"),
+                ));
+            }
+        };
+        Ok((Node { at, kind }, 24 + name_len))
+    }
+
+    /// v1: a directory block (`u64 len` + entry records) → sorted table.
+    fn parse_v1_block(&self, block: u64) -> Result<DirTable> {
+        let mut c = self.header_cursor(block, "v1 directory block")?;
+        let offset = c.offset();
+        let len = c.u64("v1 directory block length")?;
+        c.bytes(len, &self.what("v1 directory block"))?;
+        let end = block + 8 + len;
+        let mut at = block + 8;
+        let mut entries = Vec::with_capacity((len / 24) as usize);
+        while at < end {
+            let (node, rec_len) = self.parse_v1_record(at)?;
+            if at + rec_len > end {
+                return Err(Error::malformed(
+                    self.what("v1 directory block"),
+                    offset,
+                    "an entry runs past the block's end",
+                ));
+            }
+            if let NodeKind::Dir {
+                table: Some(child), ..
+            } = node.kind
+                && child <= block
+            {
+                return Err(Error::malformed(
+                    self.what("v1 entry record"),
+                    self.inner.header_off + at,
+                    format!("child block {child} must lie after its parent block {block}"),
+                ));
+            }
+            let name_len = rec_len - 24;
+            entries.push(TableEntry {
+                name_start: at + 24,
+                name_len: name_len as u32,
+                node: at,
+                hash_at: u64::MAX,
+            });
+            at += rec_len;
+        }
+        self.finish_table(entries, offset)
+    }
+
+    fn finish_table(&self, mut entries: Vec<TableEntry>, offset: u64) -> Result<DirTable> {
+        let header = &self.inner.header;
+        let name = |e: &TableEntry| {
+            let s = e.name_start as usize;
+            &header[s..s + e.name_len as usize]
+        };
+        // Writers sort; a reader must not rely on it, so sort when needed (stable).
+        if !entries.windows(2).all(|w| name(&w[0]) < name(&w[1])) {
+            entries.sort_by(|a, b| name(a).cmp(name(b)));
+            if let Some(w) = entries.windows(2).find(|w| name(&w[0]) == name(&w[1])) {
+                return Err(Error::malformed(
+                    self.what("directory"),
+                    offset,
+                    format!("duplicate entry {:?}", String::from_utf8_lossy(name(&w[0]))),
+                ));
+            }
+        }
+        Ok(DirTable { entries })
+    }
+}
