@@ -241,6 +241,50 @@ impl Container {
         self.atoms.file_content(&node).ok_or_else(missing)
     }
 
+    /// The atom's bytes after checking their SHA-256 against the manifest's `signature`:
+    /// what a host calls before running an atom. An atom the manifest does not list, or whose
+    /// signature is not `sha256:<base64>`, is refused too.
+    pub fn verified_atom(&self, name: &str) -> Result<Bytes> {
+        let what = format!("atom {name:?}");
+        let meta = self
+            .manifest
+            .atoms
+            .as_ref()
+            .and_then(|a| a.get(name))
+            .ok_or_else(|| Error::Missing {
+                what: "atom (in the manifest)",
+                name: name.to_owned(),
+            })?;
+        let bytes = self.atom(name)?;
+        let offset = self
+            .atom_node(name)?
+            .and_then(|n| self.atoms.content_offset(&n))
+            .unwrap_or(0);
+        let expected = crate::manifest::parse_atom_signature(&meta.signature).ok_or_else(|| {
+            Error::Integrity {
+                what: what.clone(),
+                offset,
+                reason: format!(
+                    "manifest signature {:?} is not \"sha256:<base64>\"",
+                    meta.signature
+                ),
+            }
+        })?;
+        let actual: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&bytes).into();
+        if actual != expected {
+            return Err(Error::Integrity {
+                what,
+                offset,
+                reason: format!(
+                    "content hashes to {} but the manifest says {}",
+                    crate::manifest::atom_signature(&actual),
+                    meta.signature
+                ),
+            });
+        }
+        Ok(bytes)
+    }
+
     /// The atoms-section entry of an atom (for offsets and stored hashes).
     pub fn atom_node(&self, name: &str) -> Result<Option<Node>> {
         if self.version == Version::V1

@@ -101,6 +101,16 @@ pub enum Error {
         /// The name asked for.
         name: String,
     },
+    /// Content does not match the hash the container records for it.
+    #[error("{what} at offset {offset} failed its integrity check: {reason}")]
+    Integrity {
+        /// What was checked, e.g. `atom "hello"`.
+        what: String,
+        /// Absolute file offset of the content.
+        offset: u64,
+        /// Expected vs actual.
+        reason: String,
+    },
     /// The writer was given something it cannot encode.
     #[error("cannot write container: {0}")]
     Write(String),

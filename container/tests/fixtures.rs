@@ -387,3 +387,28 @@ fn tampered_atom_fails_signature() {
         "{report:#?}"
     );
 }
+
+#[test]
+fn verified_atom_checks_the_signature() {
+    for name in FIXTURES {
+        let c = Container::open(fixture(name)).unwrap();
+        assert_eq!(
+            c.verified_atom("hello").unwrap(),
+            c.atom("hello").unwrap(),
+            "{name}"
+        );
+        assert!(matches!(
+            c.verified_atom("nope"),
+            Err(webc_container::Error::Missing { .. })
+        ));
+    }
+    let d = description("sample-v3.webc");
+    let mut bytes = std::fs::read(fixture("sample-v3.webc")).unwrap();
+    let off = d["atoms"][1]["content_offset_in_file"].as_u64().unwrap();
+    bytes[off as usize + 3] ^= 1;
+    let c = Container::from_bytes(bytes).unwrap();
+    match c.verified_atom("hello") {
+        Err(webc_container::Error::Integrity { offset, .. }) => assert_eq!(offset, off),
+        other => panic!("{other:?}"),
+    }
+}
