@@ -1,0 +1,471 @@
+//! The ABI-stable boundary (the only module of this project with `abi_stable` types).
+//!
+//! A plugin is a cdylib exporting one root module, [`RunnerModRef`], through
+//! [`export_runner!`](crate::export_runner). Its functions take and return only FFI-safe
+//! types: descriptions cross as JSON strings (so they can grow without breaking the layout),
+//! the atom as a borrowed byte slice, and the file system, stdio and log sink as
+//! `#[sabi_trait]` objects implemented on the other side. Every exported function runs the
+//! runner inside `catch_unwind`, so a panicking runner becomes an error and the host lives on.
+//!
+//! The host side is [`LoadedRunner`]: it loads a library (without `abi_stable`'s per-type
+//! cache, so several plugins can be loaded), checks the interface version and layout, and
+//! implements the plain [`Runner`](crate::Runner) trait on top of the module.
+
+// `#[sabi_trait]` expands to impls the `non_local_definitions` lint dislikes, and to
+// items without docs or `Debug`.
+#[allow(
+    non_local_definitions,
+    missing_docs,
+    missing_debug_implementations,
+    reason = "sabi_trait expansion"
+)]
+mod fs;
+#[allow(
+    non_local_definitions,
+    missing_docs,
+    missing_debug_implementations,
+    reason = "sabi_trait expansion"
+)]
+mod log;
+#[allow(
+    non_local_definitions,
+    missing_docs,
+    missing_debug_implementations,
+    reason = "sabi_trait expansion"
+)]
+mod stream;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use abi_stable::StableAbi;
+use abi_stable::library::{LibraryError, RawLibrary, RootModule, lib_header_from_raw_library};
+use abi_stable::package_version_strings;
+use abi_stable::sabi_types::VersionStrings;
+use abi_stable::std_types::{RResult, RSlice, RStr, RString};
+
+pub use self::fs::{AbiFs, RDirEntry, RPreopen, RSetTime, RStat};
+pub use self::fs::{FsBox, HostFs};
+pub use self::log::AbiLog;
+pub use self::log::{LogBox, forward_logs_to};
+pub use self::stream::AbiStream;
+pub use self::stream::StreamBox;
+use crate::runner::{Availability, Job, JobSpec, Outcome, Runner, RunnerError, RunnerInfo};
+
+/// The interface version: the version of this crate. A plugin built against another
+/// major (0.x: minor) version is refused with a message naming both.
+pub const INTERFACE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The plugin's root module: a table of `extern "C"` functions.
+#[repr(C)]
+#[derive(StableAbi)]
+#[allow(missing_debug_implementations, reason = "a table of function pointers")]
+#[sabi(kind(Prefix(prefix_ref = RunnerModRef)))]
+#[sabi(missing_field(panic))]
+pub struct RunnerMod {
+    /// `RunnerInfo` as JSON.
+    pub info: extern "C" fn() -> RResult<RString, RString>,
+    /// `Availability` as JSON.
+    pub availability: extern "C" fn() -> RResult<RString, RString>,
+    /// Installs the host's log sink (forwarding the plugin's `tracing` events); the level
+    /// is the most verbose one the host wants (0 error … 4 trace).
+    pub set_logger: extern "C" fn(sink: LogBox, max_level: u8),
+    /// Runs a job: `JobSpec` as JSON, the atom, the file system and stdio.
+    /// Returns `Outcome` as JSON, or a `RunnerError` as JSON.
+    #[sabi(last_prefix_field)]
+    pub run: extern "C" fn(
+        spec: RStr<'_>,
+        atom: RSlice<'_, u8>,
+        fs: FsBox<'_>,
+        stdin: StreamBox<'_>,
+        stdout: StreamBox<'_>,
+        stderr: StreamBox<'_>,
+    ) -> RResult<RString, RString>,
+}
+
+impl RootModule for RunnerModRef {
+    abi_stable::declare_root_module_statics! {RunnerModRef}
+    const BASE_NAME: &'static str = "webc_runner";
+    const NAME: &'static str = "webc_runner";
+    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+}
+
+/// Name of the exported static that holds a plugin's library header (abi_stable 0.11).
+/// `export_runner!` must spell it literally; a test checks the two agree.
+pub const ROOT_SYMBOL: &str = "_1as_0lib_1header_0root_bmodule_bloader";
+
+fn to_json<T: serde::Serialize>(v: &T) -> RResult<RString, RString> {
+    match serde_json::to_string(v) {
+        Ok(s) => RResult::ROk(s.into()),
+        Err(e) => RResult::RErr(format!("cannot encode: {e}").into()),
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into())
+}
+
+/// Plugin side: the bodies of the exported functions. Used by [`export_runner!`]; not
+/// meant to be called directly.
+#[doc(hidden)]
+pub mod plugin {
+    use super::*;
+
+    /// `info`.
+    pub fn info(r: &dyn Runner) -> RResult<RString, RString> {
+        match catch_unwind(AssertUnwindSafe(|| r.info())) {
+            Ok(info) => to_json(&info),
+            Err(p) => RResult::RErr(format!("info() panicked: {}", panic_message(&*p)).into()),
+        }
+    }
+
+    /// `availability`.
+    pub fn availability(r: &dyn Runner) -> RResult<RString, RString> {
+        match catch_unwind(AssertUnwindSafe(|| r.availability())) {
+            Ok(a) => to_json(&a),
+            Err(p) => to_json(&Availability::Unavailable(format!(
+                "availability() panicked: {}",
+                panic_message(&*p)
+            ))),
+        }
+    }
+
+    /// `set_logger`.
+    pub fn set_logger(sink: LogBox, max_level: u8) {
+        let _ = catch_unwind(AssertUnwindSafe(|| super::log::install(sink, max_level)));
+    }
+
+    /// `run`.
+    pub fn run(
+        r: &dyn Runner,
+        spec: RStr<'_>,
+        atom: RSlice<'_, u8>,
+        fs: FsBox<'_>,
+        stdin: StreamBox<'_>,
+        stdout: StreamBox<'_>,
+        stderr: StreamBox<'_>,
+    ) -> RResult<RString, RString> {
+        let error = |e: RunnerError| match serde_json::to_string(&e) {
+            Ok(s) => RResult::RErr(s.into()),
+            Err(_) => RResult::RErr(RString::from("\"unencodable error\"")),
+        };
+        let spec: JobSpec = match serde_json::from_str(spec.as_str()) {
+            Ok(s) => s,
+            Err(e) => {
+                return error(RunnerError::InvalidJob(format!(
+                    "cannot decode the job: {e}"
+                )));
+            }
+        };
+        let result = catch_unwind(AssertUnwindSafe(move || {
+            let fs = fs::PluginFs(fs);
+            let mut stdin = stream::PluginStream(stdin);
+            let mut stdout = stream::PluginStream(stdout);
+            let mut stderr = stream::PluginStream(stderr);
+            let job = Job {
+                spec,
+                atom: atom.as_slice(),
+                fs: &fs,
+                stdin: &mut stdin,
+                stdout: &mut stdout,
+                stderr: &mut stderr,
+            };
+            r.run(job)
+        }));
+        match result {
+            Ok(Ok(outcome)) => to_json(&outcome),
+            Ok(Err(e)) => error(e),
+            Err(p) => error(RunnerError::Panicked(panic_message(&*p))),
+        }
+    }
+}
+
+/// Exports a runner from a cdylib: `export_runner!(MyRunner::new())`. The expression is
+/// evaluated once, on first use. Only one `export_runner!` may exist per library.
+#[macro_export]
+macro_rules! export_runner {
+    ($make:expr) => {
+        const _: () = {
+            use $crate::abi::__private::*;
+
+            fn runner() -> &'static dyn $crate::Runner {
+                static RUNNER: ::std::sync::OnceLock<::std::boxed::Box<dyn $crate::Runner>> =
+                    ::std::sync::OnceLock::new();
+                RUNNER
+                    .get_or_init(|| ::std::boxed::Box::new($make))
+                    .as_ref()
+            }
+
+            extern "C" fn info() -> RResult<RString, RString> {
+                plugin::info(runner())
+            }
+            extern "C" fn availability() -> RResult<RString, RString> {
+                plugin::availability(runner())
+            }
+            extern "C" fn set_logger(sink: LogBox, max_level: u8) {
+                plugin::set_logger(sink, max_level)
+            }
+            extern "C" fn run(
+                spec: RStr<'_>,
+                atom: RSlice<'_, u8>,
+                fs: FsBox<'_>,
+                stdin: StreamBox<'_>,
+                stdout: StreamBox<'_>,
+                stderr: StreamBox<'_>,
+            ) -> RResult<RString, RString> {
+                plugin::run(runner(), spec, atom, fs, stdin, stdout, stderr)
+            }
+
+            fn root_module() -> RunnerModRef {
+                RunnerMod {
+                    info,
+                    availability,
+                    set_logger,
+                    run,
+                }
+                .leak_into_prefix()
+            }
+
+            #[unsafe(no_mangle)]
+            pub static _1as_0lib_1header_0root_bmodule_bloader: LibHeader = {
+                extern "C" fn erased() -> RootModuleResult {
+                    __call_root_module_loader(root_module)
+                }
+                // SAFETY: this is what `#[export_root_module]` expands to: the header pairs
+                // the loader with the layout of `RunnerModRef`, which is what it returns.
+                unsafe { LibHeader::from_constructor::<RunnerModRef>(erased, CheckTypeLayout::Yes) }
+            };
+        };
+    };
+}
+
+/// Re-exports for [`export_runner!`].
+#[doc(hidden)]
+pub mod __private {
+    pub use super::{FsBox, LogBox, RunnerMod, RunnerModRef, StreamBox, plugin};
+    pub use abi_stable::library::{
+        __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
+    };
+    pub use abi_stable::prefix_type::PrefixTypeTrait;
+    pub use abi_stable::std_types::{RResult, RSlice, RStr, RString};
+}
+
+/// Why a library could not be used as a runner plugin.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// `dlopen` failed (missing file, not a shared library, missing dependencies).
+    #[error("cannot load {path}: {reason}")]
+    Open {
+        /// The library.
+        path: PathBuf,
+        /// The loader's message.
+        reason: String,
+    },
+    /// The library does not export a webc runner.
+    #[error("{path} is not a webc-host runner plugin (no runner root module)")]
+    NotAPlugin {
+        /// The library.
+        path: PathBuf,
+    },
+    /// Built against another interface version.
+    #[error(
+        "{path} was built for runner interface {found}, this host speaks {expected}: rebuild the plugin against webc-runner-api {expected}"
+    )]
+    Version {
+        /// The library.
+        path: PathBuf,
+        /// Our version.
+        expected: String,
+        /// The plugin's.
+        found: String,
+    },
+    /// Same version number but a different layout.
+    #[error(
+        "{path} has an incompatible runner interface layout (built against a modified webc-runner-api {expected}?): {summary}"
+    )]
+    Layout {
+        /// The library.
+        path: PathBuf,
+        /// Our version.
+        expected: String,
+        /// First line of abi_stable's report.
+        summary: String,
+    },
+    /// The plugin's `info()` failed or returned garbage.
+    #[error("{path}: the plugin failed to describe itself: {reason}")]
+    Info {
+        /// The library.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// A runner loaded from a shared library.
+pub struct LoadedRunner {
+    module: RunnerModRef,
+    info: RunnerInfo,
+    path: PathBuf,
+    // Keeps the library mapped as long as the module is used. Never unloaded before the
+    // module: fields drop in declaration order, and `module` holds no destructor.
+    _library: RawLibrary,
+}
+
+impl std::fmt::Debug for LoadedRunner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedRunner")
+            .field("path", &self.path)
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedRunner {
+    /// Loads the plugin at `path`, checking its interface version and layout, and reads its
+    /// `RunnerInfo`.
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        let library = RawLibrary::load_at(path).map_err(|e| LoadError::Open {
+            path: path.to_owned(),
+            reason: short_library_error(&e),
+        })?;
+        // SAFETY: the header is only used while `library` is alive: it is stored next to it
+        // in `LoadedRunner` and dropped with it.
+        let header = unsafe { lib_header_from_raw_library(&library) }.map_err(|e| match e {
+            LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin {
+                path: path.to_owned(),
+            },
+            other => LoadError::Open {
+                path: path.to_owned(),
+                reason: short_library_error(&other),
+            },
+        })?;
+        let module = header
+            .init_root_module::<RunnerModRef>()
+            .map_err(|e| match e {
+                LibraryError::IncompatibleVersionNumber {
+                    actual_version,
+                    expected_version,
+                    ..
+                } => LoadError::Version {
+                    path: path.to_owned(),
+                    expected: expected_version.to_string(),
+                    found: actual_version.to_string(),
+                },
+                LibraryError::AbiInstability(report) => LoadError::Layout {
+                    path: path.to_owned(),
+                    expected: INTERFACE_VERSION.into(),
+                    summary: report
+                        .to_string()
+                        .lines()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or("")
+                        .trim()
+                        .chars()
+                        .take(200)
+                        .collect(),
+                },
+                other => LoadError::Open {
+                    path: path.to_owned(),
+                    reason: short_library_error(&other),
+                },
+            })?;
+        let info_json = match (module.info())() {
+            RResult::ROk(s) => s,
+            RResult::RErr(e) => {
+                return Err(LoadError::Info {
+                    path: path.to_owned(),
+                    reason: e.into(),
+                });
+            }
+        };
+        let info: RunnerInfo =
+            serde_json::from_str(info_json.as_str()).map_err(|e| LoadError::Info {
+                path: path.to_owned(),
+                reason: format!("invalid description: {e}"),
+            })?;
+        if info.name.is_empty() || info.serves.is_empty() {
+            return Err(LoadError::Info {
+                path: path.to_owned(),
+                reason: "the description has no name or serves no runner URI".into(),
+            });
+        }
+        Ok(LoadedRunner {
+            module,
+            info,
+            path: path.to_owned(),
+            _library: library,
+        })
+    }
+
+    /// The library path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Forwards the plugin's `tracing` events at `max_level` (0 error … 4 trace) and
+    /// more severe to the host's subscriber.
+    pub fn forward_logs(&self, max_level: u8) {
+        (self.module.set_logger())(log::host_sink(), max_level);
+    }
+}
+
+fn short_library_error(e: &LibraryError) -> String {
+    let s = e.to_string();
+    let line = s
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("unknown error")
+        .trim();
+    line.chars().take(300).collect()
+}
+
+impl Runner for LoadedRunner {
+    fn info(&self) -> RunnerInfo {
+        self.info.clone()
+    }
+
+    fn availability(&self) -> Availability {
+        match (self.module.availability())() {
+            RResult::ROk(s) => serde_json::from_str(s.as_str()).unwrap_or_else(|e| {
+                Availability::Unavailable(format!("invalid availability from plugin: {e}"))
+            }),
+            RResult::RErr(e) => Availability::Unavailable(e.into()),
+        }
+    }
+
+    fn run(&self, job: Job<'_>) -> Result<Outcome, RunnerError> {
+        let spec = serde_json::to_string(&job.spec)
+            .map_err(|e| RunnerError::Other(format!("cannot encode job: {e}")))?;
+        let host_fs = HostFs(job.fs);
+        let result = (self.module.run())(
+            RStr::from_str(&spec),
+            RSlice::from_slice(job.atom),
+            fs::host_box(&host_fs),
+            stream::reader_box(stream::HostReader(job.stdin)),
+            stream::writer_box(stream::HostWriter(job.stdout)),
+            stream::writer_box(stream::HostWriter(job.stderr)),
+        );
+        match result {
+            RResult::ROk(s) => serde_json::from_str(s.as_str()).map_err(|e| {
+                RunnerError::Other(format!("plugin returned an invalid outcome: {e}"))
+            }),
+            RResult::RErr(s) => Err(serde_json::from_str(s.as_str())
+                .unwrap_or_else(|_| RunnerError::Other(format!("plugin error: {s}")))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn export_macro_spells_the_root_symbol() {
+        assert_eq!(
+            super::ROOT_SYMBOL,
+            abi_stable::library::ROOT_MODULE_LOADER_NAME
+        );
+    }
+}
