@@ -1,0 +1,102 @@
+//! `webc-host extract PKG DIR`: write atoms and volumes to disk.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use webc_host::extract::{ExtractOptions, extract};
+
+use crate::cli::{CmdResult, human_size, open_package};
+
+/// Write a package's atoms and volumes to a directory.
+///
+/// Atoms go to DIR/atoms/NAME, volumes to DIR/volumes/VOLUME/...
+/// Volume names map to directories by dropping leading `/` (`/assets` → `assets`,
+/// `atom` → `atom`); names that cannot be mapped safely are refused. Entries or symlinks
+/// that would land outside DIR are refused, as is content that does not match its recorded
+/// hash; on any refusal nothing is extracted. Files are written to a temporary file, fsynced
+/// and renamed, and get the package's modification times (v3).
+///
+/// DIR is created if missing. A non-empty DIR is refused unless --force is given; then the
+/// atoms and volume directories the package provides are replaced and everything else in
+/// DIR is left alone.
+#[derive(Debug, clap::Args)]
+pub struct ExtractCommand {
+    /// The .webc file.
+    #[arg(value_name = "PKG")]
+    package: PathBuf,
+    /// Destination directory.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Extract only this volume (repeatable; exact name as `inspect` shows it).
+    #[arg(long = "volume", value_name = "NAME")]
+    volumes: Vec<String>,
+    /// Do not extract the atoms.
+    #[arg(long, conflicts_with = "atoms_only")]
+    no_atoms: bool,
+    /// Extract only the atoms, no volumes.
+    #[arg(long, conflicts_with = "volumes")]
+    atoms_only: bool,
+    /// Extract into a non-empty DIR, replacing what the package provides.
+    #[arg(long, short = 'f')]
+    force: bool,
+}
+
+impl ExtractCommand {
+    /// Runs the command.
+    pub fn execute(self) -> CmdResult {
+        let container = open_package(&self.package)?;
+        if !self.force {
+            match std::fs::read_dir(&self.dir) {
+                Ok(mut entries) => {
+                    if entries.next().is_some() {
+                        bail!(
+                            "{} is not empty (use --force to replace the atoms and volumes \
+                             the package provides and keep everything else)",
+                            self.dir.display()
+                        );
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                    bail!("{} exists and is not a directory", self.dir.display())
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot read {}", self.dir.display()));
+                }
+            }
+        }
+        let options = ExtractOptions {
+            atoms: !self.no_atoms,
+            volumes: if self.atoms_only {
+                Some(Vec::new())
+            } else if self.volumes.is_empty() {
+                None
+            } else {
+                Some(self.volumes.clone())
+            },
+        };
+        let summary = extract(&container, &self.dir, &options).with_context(|| {
+            format!(
+                "cannot extract {} to {}",
+                self.package.display(),
+                self.dir.display()
+            )
+        })?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "extracted {} atoms and {} volumes to {}: {} files ({}), {} dirs, {} symlinks",
+            summary.atoms,
+            summary.volumes,
+            self.dir.display(),
+            summary.files,
+            human_size(summary.bytes),
+            summary.dirs,
+            summary.symlinks
+        )?;
+        out.flush()?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

@@ -1,0 +1,55 @@
+//! `webc-host pack DIR [-o OUT.webc]`: build a package as `wasmer package build` would.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use sha2::{Digest as _, Sha256};
+
+use crate::cli::{CmdResult, human_size};
+
+/// Build a webc v3 package from a directory holding a wasmer.toml.
+///
+/// Produces the bytes `wasmer package build` writes from the same files and modification
+/// times.
+///
+/// Without -o the package is written into DIR under the name Wasmer picks
+/// (`namespace-name-version.webc`). The output is written atomically (temporary file,
+/// fsync, rename).
+#[derive(Debug, clap::Args)]
+pub struct PackCommand {
+    /// Directory holding wasmer.toml.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+    /// Where to write the package.
+    #[arg(short = 'o', long = "output", value_name = "OUT.webc")]
+    output: Option<PathBuf>,
+}
+
+impl PackCommand {
+    /// Runs the command.
+    pub fn execute(self) -> CmdResult {
+        let package = webc_pack::Package::from_dir(&self.dir)
+            .with_context(|| format!("cannot pack {}", self.dir.display()))?;
+        let bytes = package
+            .to_bytes()
+            .with_context(|| format!("cannot pack {}", self.dir.display()))?;
+        let out_path = self
+            .output
+            .clone()
+            .unwrap_or_else(|| package.default_output(&self.dir));
+        webc_container::write::write_atomic(&out_path, &bytes)
+            .with_context(|| format!("cannot write {}", out_path.display()))?;
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "wrote {} ({}, sha256:{})",
+            out_path.display(),
+            human_size(bytes.len() as u64),
+            hex::encode(Sha256::digest(&bytes))
+        )?;
+        out.flush()?;
+        Ok(ExitCode::SUCCESS)
+    }
+}

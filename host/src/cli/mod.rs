@@ -1,0 +1,99 @@
+//! Argument definitions and helpers shared by the subcommands.
+
+pub mod commands;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use webc_container::Container;
+
+/// Exit code when `verify` found a problem.
+pub const EXIT_VERIFY_FAILED: u8 = 1;
+/// Exit code for host-side failures: unreadable or malformed package, I/O errors, refusals.
+pub const EXIT_HOST_ERROR: u8 = 125;
+
+/// What a subcommand returns: the exit code on success, an error (exit 125) otherwise.
+pub type CmdResult = anyhow::Result<ExitCode>;
+
+/// Run, inspect, verify, extract and pack Wasmer webc packages.
+#[derive(Debug, clap::Parser)]
+#[command(name = "webc-host", version, max_term_width = 100)]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 verification failed, 2 usage error, \
+                        125 package/host error. Logging: WEBC_LOG=debug (EnvFilter syntax)."
+)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands (their help text is the doc comment of each `XCommand`).
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    Inspect(commands::inspect::InspectCommand),
+    Verify(commands::verify::VerifyCommand),
+    Extract(commands::extract::ExtractCommand),
+    Pack(commands::pack::PackCommand),
+}
+
+impl Command {
+    /// Runs the chosen subcommand.
+    pub fn execute(self) -> CmdResult {
+        match self {
+            Command::Inspect(c) => c.execute(),
+            Command::Verify(c) => c.execute(),
+            Command::Extract(c) => c.execute(),
+            Command::Pack(c) => c.execute(),
+        }
+    }
+}
+
+/// Opens a package file, with errors that say what is wrong with the path first.
+pub fn open_package(path: &Path) -> anyhow::Result<Container> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
+    if meta.is_dir() {
+        bail!("{} is a directory, not a webc package", path.display());
+    }
+    if meta.len() == 0 {
+        bail!("{} is an empty file, not a webc package", path.display());
+    }
+    Container::open(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// `1234 B`, `2.9 KiB`, `1.0 MiB`, ...
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_human() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(3000), "2.9 KiB");
+        assert_eq!(human_size(1 << 20), "1.0 MiB");
+        assert_eq!(human_size(5 << 30), "5.0 GiB");
+    }
+
+    #[test]
+    fn arguments_parse() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+}

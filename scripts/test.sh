@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The project's test command (README "Quick start", step 2; CI runs it too).
+# Installs what the tests need, then runs the whole workspace's tests in the dev profile.
+# Extra arguments go to `cargo test`, e.g. `./scripts/test.sh -p webc-host`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "error: cargo not found; install Rust 1.95 (https://rustup.rs) and retry" >&2
+    exit 1
+fi
+
+# Nothing beyond Rust is needed yet. Runners that need system libraries or models will
+# install them here (idempotently), so this stays the one command to run the tests.
+
+exec cargo test --workspace "$@"
