@@ -15,6 +15,7 @@
 pub mod abi;
 pub mod fs;
 mod runner;
+pub mod uri;
 
 pub use runner::{
     Availability, Job, JobSpec, Limits, Network, OptionDoc, Outcome, Runner, RunnerError,

@@ -33,7 +33,8 @@ pub struct Serves {
     /// e.g. `https://webc.org/runner/wasi`.
     pub uri: String,
     /// Version requirement on the `@version` suffix: `*` for any (including none), or a
-    /// comma-separated list of accepted version strings such as `unstable_`.
+    /// comma-separated list of accepted version strings such as `unstable_` (`-` accepts a
+    /// URI without `@version`). See [`crate::uri::RunnerUri::matches`].
     pub versions: String,
 }
 
