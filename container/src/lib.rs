@@ -24,6 +24,8 @@
 mod container;
 mod cursor;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod manifest;
 mod verify;
 mod volume;

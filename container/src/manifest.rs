@@ -28,6 +28,8 @@ pub const KIND_WASM: &str = "https://webc.org/kind/wasm";
 pub struct Extra {
     order: Vec<Value>,
     unknown: Vec<(Value, Value)>,
+    /// Decoded from CBOR: fields absent from the original stay absent when re-encoded.
+    decoded: bool,
 }
 
 impl Extra {
@@ -110,6 +112,7 @@ impl Fields {
         Extra {
             order: self.order,
             unknown: self.entries,
+            decoded: true,
         }
     }
 }
@@ -144,7 +147,9 @@ impl Out {
         for (name, value, null_when_none) in known {
             match value {
                 Some(v) => out.push((Value::Text(name.into()), v)),
-                None if null_when_none => out.push((Value::Text(name.into()), Value::Null)),
+                None if null_when_none && !extra.decoded => {
+                    out.push((Value::Text(name.into()), Value::Null));
+                }
                 None => {}
             }
         }
@@ -706,4 +711,62 @@ pub fn parse_atom_signature(signature: &str) -> Option<[u8; 32]> {
     let b64 = signature.strip_prefix("sha256:")?;
     let bytes = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
     bytes.try_into().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cbor(v: &Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        ciborium::into_writer(v, &mut out).unwrap_or_default();
+        out
+    }
+
+    fn text(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    /// Found by the fuzzer: a decoded `fs` mapping without `from` was re-encoded with
+    /// `"from": null` added, so the manifest no longer round-tripped.
+    #[test]
+    fn absent_nullable_fields_stay_absent() {
+        let mapping = Value::Map(vec![
+            (text("volume_name"), text("/assets")),
+            (text("mount_path"), text("/assets")),
+        ]);
+        let emscripten = Value::Map(vec![]);
+        let manifest = Value::Map(vec![
+            (
+                text("package"),
+                Value::Map(vec![(text("fs"), Value::Array(vec![mapping]))]),
+            ),
+            (
+                text("commands"),
+                Value::Map(vec![(
+                    text("run"),
+                    Value::Map(vec![
+                        (text("runner"), text("x")),
+                        (
+                            text("annotations"),
+                            Value::Map(vec![(text("emscripten"), emscripten)]),
+                        ),
+                    ]),
+                )]),
+            ),
+        ]);
+        let bytes = cbor(&manifest);
+        let decoded = Manifest::from_cbor(&bytes).map(|m| m.to_cbor()).ok();
+        assert_eq!(decoded, Some(bytes));
+        // Built from scratch, Wasmer's encoding still writes `"from": null`.
+        let fresh = FsMapping {
+            volume_name: "/a".into(),
+            mount_path: "/a".into(),
+            ..Default::default()
+        };
+        let Value::Map(entries) = fresh.to_value() else {
+            panic!("not a map")
+        };
+        assert_eq!(entries.first(), Some(&(text("from"), Value::Null)));
+    }
 }

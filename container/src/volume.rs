@@ -402,22 +402,41 @@ impl Volume {
 
     /// Visits every entry below the root in depth-first pre-order (children sorted by name),
     /// with paths like `/nested/a.txt`. Symlinks are reported, not followed.
+    ///
+    /// A directory record reached through two parents is an error: writers never share
+    /// subtrees, and walking a chain of shared directories would take exponential time.
     pub fn walk(&self, mut visit: impl FnMut(&str, &DirEntry) -> Result<()>) -> Result<()> {
         let root = self.root()?;
-        // Explicit stack: a hostile container could nest directories deeply.
-        let mut stack: Vec<(String, std::vec::IntoIter<DirEntry>)> = vec![(
-            String::new(),
-            self.entries(&root)?.unwrap_or_default().into_iter(),
-        )];
-        while let Some((prefix, iter)) = stack.last_mut() {
+        let mut seen_dirs = std::collections::HashSet::new();
+        if let NodeKind::Dir { table: Some(t), .. } = root.kind {
+            seen_dirs.insert(t);
+        }
+        // Explicit stack (a hostile container could nest directories deeply) and a single
+        // path buffer: each level remembers where its prefix ends, so memory grows with the
+        // depth, not with its square.
+        let mut path = String::new();
+        let mut stack: Vec<(usize, std::vec::IntoIter<DirEntry>)> =
+            vec![(0, self.entries(&root)?.unwrap_or_default().into_iter())];
+        while let Some((prefix_len, iter)) = stack.last_mut() {
             let Some(entry) = iter.next() else {
                 stack.pop();
                 continue;
             };
-            let path = format!("{prefix}/{}", entry.name);
+            path.truncate(*prefix_len);
+            path.push('/');
+            path.push_str(&entry.name);
+            if let NodeKind::Dir { table: Some(t), .. } = entry.node.kind
+                && !seen_dirs.insert(t)
+            {
+                return Err(Error::malformed(
+                    self.what("directory"),
+                    self.inner.header_off + t,
+                    format!("{path}: the directory record is shared with another directory entry"),
+                ));
+            }
             visit(&path, &entry)?;
             if let Some(children) = self.entries(&entry.node)? {
-                stack.push((path, children.into_iter()));
+                stack.push((path.len(), children.into_iter()));
             }
         }
         Ok(())
@@ -846,5 +865,79 @@ impl Volume {
             }
         }
         Ok(DirTable { entries })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A v2 header of `n + 1` directory records; record `i` has one entry per name in
+    /// `names`, all pointing at record `i + 1`.
+    fn chain(n: u64, names: &[&str]) -> (Volume, u64) {
+        let rec = 9 + names.iter().map(|s| 16 + s.len() as u64).sum::<u64>();
+        let mut header = Vec::new();
+        for i in 0..=n {
+            header.push(TAG_DIR);
+            let body_len: u64 = if i == n { 0 } else { rec - 9 };
+            header.extend_from_slice(&body_len.to_le_bytes());
+            if i < n {
+                for name in names {
+                    header.extend_from_slice(&((i + 1) * rec).to_le_bytes());
+                    header.extend_from_slice(&(name.len() as u64).to_le_bytes());
+                    header.extend_from_slice(name.as_bytes());
+                }
+            }
+        }
+        let v = Volume::new(
+            "v".into(),
+            Version::V2,
+            Bytes::from(header),
+            100,
+            Bytes::new(),
+            0,
+        );
+        (v, rec)
+    }
+
+    /// Found while fuzzing: `n` v2 directory records, each with entries `a` and `b` that
+    /// both point at the next record, made `walk` visit 2^(n+1) paths from a ~1 KiB
+    /// header (and `Writer::from_container` build a tree that large).
+    #[test]
+    fn walk_refuses_shared_directories() {
+        let n = 64u64;
+        let (v, rec) = chain(n, &["a", "b"]);
+        // Lookups stay cheap and fine: one path is one path.
+        let deep = "/a".repeat(n as usize);
+        assert!(v.lookup(&deep).is_ok_and(|n| n.is_some_and(|n| n.is_dir())));
+        let mut visited = 0;
+        let err = v.walk(|_, _| {
+            visited += 1;
+            Ok(())
+        });
+        assert!(
+            // Depth first: `/a/a/…/a` goes all the way down, then the deepest `b` is the
+            // first second path to a record.
+            matches!(&err, Err(Error::Malformed { offset, .. }) if *offset == 100 + rec * n),
+            "{err:?}"
+        );
+        assert_eq!(visited, n as usize, "visited entries");
+    }
+
+    /// `walk` used to keep every level's full path prefix: memory quadratic in the depth
+    /// (this 2.6 MB header would have needed ~10 GB).
+    #[test]
+    fn walk_of_a_deep_chain_is_linear() {
+        let n = 100_000u64;
+        let (v, _) = chain(n, &["a"]);
+        let mut visited = 0u64;
+        let mut longest = 0;
+        let walked = v.walk(|path, _| {
+            visited += 1;
+            longest = longest.max(path.len());
+            Ok(())
+        });
+        assert!(walked.is_ok(), "{walked:?}");
+        assert_eq!((visited, longest), (n, 2 * n as usize));
     }
 }

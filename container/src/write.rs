@@ -80,6 +80,19 @@ impl Directory {
     }
 }
 
+/// Deepest directory nesting the writer accepts, and that [`directory_of`] reads. The
+/// writer (and dropping a [`Directory`]) recurses once per level, so without a bound a
+/// hostile container of a few KiB could overflow the stack of whoever rewrites it; 256
+/// levels stay well within a 2 MiB thread stack even unoptimised. Real packages nest a
+/// few dozen levels at most.
+pub const MAX_DEPTH: usize = 256;
+
+fn too_deep(path: &str) -> Error {
+    Error::Write(format!(
+        "directories nested more than {MAX_DEPTH} levels deep (at {path:?})"
+    ))
+}
+
 /// Whether sections get a SHA-256 checksum in the index (Wasmer writes `Sha256`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Checksum {
@@ -156,6 +169,10 @@ struct VolumeWriter {
 impl VolumeWriter {
     /// Writes a directory record and its subtree; returns its v3 hash.
     fn dir(&mut self, dir: &Directory, depth: usize) -> Result<[u8; 32]> {
+        if depth > MAX_DEPTH {
+            let first = dir.entries.keys().next().map_or("", String::as_str);
+            return Err(too_deep(&format!(".../{first}")));
+        }
         let rec = self.header.len();
         self.header.push(TAG_DIR);
         put_u64(&mut self.header, 0);
@@ -419,6 +436,9 @@ pub fn directory_of(v: &crate::Volume) -> Result<Directory> {
         entries: BTreeMap::new(),
     };
     v.walk(|path, e| {
+        if e.node.is_dir() && path.matches('/').count() > MAX_DEPTH {
+            return Err(too_deep(path));
+        }
         let entry = match e.node.kind() {
             crate::EntryKind::Dir => Entry::Dir(Directory {
                 modified: e.node.modified().unwrap_or(0),
@@ -557,6 +577,53 @@ mod tests {
         assert!(check_symlink("/etc/passwd", 3).is_err());
         assert!(check_symlink("a/../../x", 1).is_ok());
         assert!(check_symlink("a/../../../x", 1).is_err());
+    }
+
+    /// Found while fuzzing: rewriting a ~30 KiB container whose directories nest 1000
+    /// deep overflowed a 2 MiB stack (the writer recurses per level).
+    #[test]
+    fn nesting_is_bounded() {
+        let nested = |depth: usize| {
+            let mut d = Directory::default();
+            let path = vec!["d"; depth].join("/");
+            d.insert(&path, Entry::Dir(Directory::default()), 0)
+                .map(|()| d)
+        };
+        let writer = |dir: Directory| Writer {
+            manifest: vec![0xa0],
+            volumes: [("v".to_owned(), dir)].into(),
+            ..Default::default()
+        };
+        let ok = writer(nested(MAX_DEPTH).unwrap());
+        let bytes = ok.to_bytes(Version::V2).unwrap();
+        let c = crate::Container::from_bytes(bytes).unwrap();
+        assert!(Writer::from_container(&c).is_ok());
+        let deep = writer(nested(MAX_DEPTH + 1).unwrap());
+        assert!(matches!(deep.to_bytes(Version::V3), Err(Error::Write(_))));
+
+        // A hand-made v2 volume of 1000 nested directories: `directory_of` refuses it
+        // instead of building a tree the writer cannot handle.
+        let n = 1000u64;
+        let rec = 9 + 17;
+        let mut header = Vec::new();
+        for i in 0..=n {
+            header.push(TAG_DIR);
+            header.extend_from_slice(&(if i == n { 0u64 } else { 17 }).to_le_bytes());
+            if i < n {
+                header.extend_from_slice(&((i + 1) * rec).to_le_bytes());
+                header.extend_from_slice(&1u64.to_le_bytes());
+                header.push(b'd');
+            }
+        }
+        let v = crate::Volume::new(
+            "v".into(),
+            Version::V2,
+            Bytes::from(header),
+            0,
+            Bytes::new(),
+            0,
+        );
+        assert!(matches!(directory_of(&v), Err(Error::Write(_))));
     }
 
     #[test]
