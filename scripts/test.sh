@@ -13,4 +13,6 @@ fi
 # Nothing beyond Rust is needed yet. Runners that need system libraries or models will
 # install them here (idempotently), so this stays the one command to run the tests.
 
+# Test plugins are loaded from target/<profile>/ by the tests (a missing plugin fails them).
+cargo build -p webc-runner-test-echo-plugin
 exec cargo test --workspace "$@"

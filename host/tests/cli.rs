@@ -1037,13 +1037,35 @@ fn pack_builds_a_package_that_inspects_verifies_and_extracts() {
 #[test]
 fn pack_writes_wasmers_default_file_name() {
     let tmp = tempfile::tempdir().unwrap();
-    project(tmp.path());
-    let o = webc!("pack", tmp.path());
+    let project_dir = tmp.path().join("project");
+    let cwd = tmp.path().join("cwd");
+    fs::create_dir_all(&project_dir).unwrap();
+    fs::create_dir_all(&cwd).unwrap();
+    project(&project_dir);
+    // Like `wasmer package build`: into the current directory …
+    let o = Command::new(BIN)
+        .arg("pack")
+        .arg(&project_dir)
+        .current_dir(&cwd)
+        .output()
+        .unwrap();
     assert_exit(&o, 0);
-    let expected = tmp.path().join("example-hello-0.1.0.webc");
+    let expected = cwd.join("example-hello-0.1.0.webc");
     assert!(expected.is_file(), "{}", stdout(&o));
     assert!(stdout(&o).contains("example-hello-0.1.0.webc"));
     assert_exit(&webc!("verify", &expected), 0);
+    // … or into a directory given with -o; an existing file is refused without --force.
+    let out_dir = tmp.path().join("out");
+    fs::create_dir_all(&out_dir).unwrap();
+    assert_exit(&webc!("pack", &project_dir, "-o", &out_dir), 0);
+    assert_eq!(
+        fs::read(out_dir.join("example-hello-0.1.0.webc")).unwrap(),
+        fs::read(&expected).unwrap()
+    );
+    let o = webc!("pack", &project_dir, "-o", &out_dir);
+    assert_exit(&o, 125);
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    assert_exit(&webc!("pack", &project_dir, "-o", &out_dir, "--force"), 0);
 }
 
 #[test]

@@ -14,17 +14,21 @@ use crate::cli::{CmdResult, human_size};
 /// Produces the bytes `wasmer package build` writes from the same files and modification
 /// times.
 ///
-/// Without -o the package is written into DIR under the name Wasmer picks
-/// (`namespace-name-version.webc`). The output is written atomically (temporary file,
-/// fsync, rename).
+/// Like `wasmer package build`: without -o the package is written into the current
+/// directory under the name Wasmer picks (`namespace-name-version.webc`); -o naming an
+/// existing directory puts that file name there. An existing output file is refused
+/// unless --force. The output is written atomically (temporary file, fsync, rename).
 #[derive(Debug, clap::Args)]
 pub struct PackCommand {
     /// Directory holding wasmer.toml.
     #[arg(value_name = "DIR")]
     dir: PathBuf,
-    /// Where to write the package.
+    /// Where to write the package (a file, or an existing directory).
     #[arg(short = 'o', long = "output", value_name = "OUT.webc")]
     output: Option<PathBuf>,
+    /// Replace an existing output file.
+    #[arg(long)]
+    force: bool,
 }
 
 impl PackCommand {
@@ -35,10 +39,17 @@ impl PackCommand {
         let bytes = package
             .to_bytes()
             .with_context(|| format!("cannot pack {}", self.dir.display()))?;
-        let out_path = self
-            .output
-            .clone()
-            .unwrap_or_else(|| package.default_output(&self.dir));
+        let out_path = match &self.output {
+            Some(o) if o.is_dir() => o.join(&package.file_name),
+            Some(o) => o.clone(),
+            None => PathBuf::from(&package.file_name),
+        };
+        if out_path.exists() && !self.force {
+            anyhow::bail!(
+                "{} already exists (use --force to replace it)",
+                out_path.display()
+            );
+        }
         webc_container::write::write_atomic(&out_path, &bytes)
             .with_context(|| format!("cannot write {}", out_path.display()))?;
         let mut out = std::io::stdout().lock();
