@@ -18,10 +18,12 @@
 
 #![deny(missing_docs)]
 
+pub mod cache;
 mod error;
 pub mod extract;
 pub mod inspect;
 pub mod json;
+pub mod permissions;
 
 pub use error::{Error, Result};
 pub use inspect::PackageInfo;

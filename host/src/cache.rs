@@ -1,0 +1,315 @@
+//! The host's cache directory: precompiled artifacts per runner, and remembered atom
+//! verifications.
+//!
+//! Location: `--cache-dir`, else `WEBC_HOST_CACHE`, else `$XDG_CACHE_HOME/webc-host`, else
+//! `~/.cache/webc-host`. Layout: `artifacts/<runner>/…` (each runner's private directory,
+//! handed to it as `JobSpec::cache_dir`), `verified/<key>` (atoms whose SHA-256 was checked).
+//! The cache holds native code (precompiled modules), so it must be ours alone: directories
+//! are created `0700`, and a cache directory owned by another user, or writable by group or
+//! others, is refused rather than used. Every write is a temporary file + rename, so
+//! concurrent runs and `kill -9` leave whole entries or none; readers treat anything
+//! unreadable or malformed as a miss.
+
+use std::fs;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+/// Cache problems (all host-side, exit 125).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CacheError {
+    /// No directory could be determined (no `HOME`).
+    #[error("no cache directory: set --cache-dir, WEBC_HOST_CACHE, XDG_CACHE_HOME or HOME")]
+    NoLocation,
+    /// The directory is not safely ours.
+    #[error("refusing cache directory {path}: {reason}")]
+    Unsafe {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// I/O failure.
+    #[error("cache {path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+type Result<T, E = CacheError> = std::result::Result<T, E>;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// One cache entry, for `webc-host cache list`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CacheEntry {
+    /// Path relative to the cache root.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// The cache root.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// The default location (see the module docs), given an explicit `--cache-dir`.
+    pub fn locate(explicit: Option<&Path>) -> Result<PathBuf> {
+        if let Some(p) = explicit {
+            return Ok(p.to_owned());
+        }
+        let env = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        if let Some(p) = env("WEBC_HOST_CACHE") {
+            return Ok(p);
+        }
+        if let Some(p) = env("XDG_CACHE_HOME") {
+            return Ok(p.join("webc-host"));
+        }
+        env("HOME")
+            .map(|h| h.join(".cache/webc-host"))
+            .ok_or(CacheError::NoLocation)
+    }
+
+    /// Opens (creating, `0700`) the cache at `root`, refusing it if it is not safely ours.
+    pub fn open(root: &Path) -> Result<Cache> {
+        make_private_dir(root)?;
+        Ok(Cache {
+            root: root.to_owned(),
+        })
+    }
+
+    /// The cache root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A runner's private artifacts directory (created on demand).
+    pub fn runner_dir(&self, runner: &str) -> Result<PathBuf> {
+        let safe: String = runner
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let safe = if safe.is_empty() || safe.starts_with('.') {
+            format!("_{safe}")
+        } else {
+            safe
+        };
+        let dir = self.root.join("artifacts").join(safe);
+        make_private_dir(&self.root.join("artifacts"))?;
+        make_private_dir(&dir)?;
+        Ok(dir)
+    }
+
+    fn verified_path(&self, key: &str) -> PathBuf {
+        let digest = hex::encode(Sha256::digest(key.as_bytes()));
+        self.root.join("verified").join(digest)
+    }
+
+    /// Was this atom of this exact package file verified before? `file` identifies the
+    /// package by (device, inode, size, mtime), so any change to the file is a miss.
+    pub fn is_verified(&self, file: &Path, atom: &str, sha256: &str) -> bool {
+        let Some(key) = file_key(file, atom) else {
+            return false;
+        };
+        fs::read_to_string(self.verified_path(&key)).is_ok_and(|s| s == sha256)
+    }
+
+    /// Remembers that the atom was verified.
+    pub fn mark_verified(&self, file: &Path, atom: &str, sha256: &str) -> Result<()> {
+        let Some(key) = file_key(file, atom) else {
+            return Ok(());
+        };
+        make_private_dir(&self.root.join("verified"))?;
+        write_atomic(&self.verified_path(&key), sha256.as_bytes())
+    }
+
+    /// Every file in the cache.
+    pub fn list(&self) -> Result<Vec<CacheEntry>> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let rd = match fs::read_dir(&dir) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(&dir)(e)),
+            };
+            for entry in rd {
+                let entry = entry.map_err(io(&dir))?;
+                let meta = entry.metadata().map_err(io(&entry.path()))?;
+                if meta.is_dir() {
+                    stack.push(entry.path());
+                } else {
+                    let rel = entry
+                        .path()
+                        .strip_prefix(&self.root)
+                        .unwrap_or(&entry.path())
+                        .display()
+                        .to_string();
+                    out.push(CacheEntry {
+                        path: rel,
+                        size: meta.len(),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// Deletes everything in the cache; returns the bytes freed.
+    pub fn clean(&self) -> Result<u64> {
+        let freed = self.list()?.iter().map(|e| e.size).sum();
+        for sub in ["artifacts", "verified"] {
+            let p = self.root.join(sub);
+            match fs::remove_dir_all(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&p)(e)),
+            }
+        }
+        Ok(freed)
+    }
+}
+
+fn file_key(file: &Path, atom: &str) -> Option<String> {
+    let m = fs::metadata(file).ok()?;
+    Some(format!(
+        "{}:{}:{}:{}.{}:{atom}",
+        m.dev(),
+        m.ino(),
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec()
+    ))
+}
+
+/// Creates `dir` (and parents) with mode 0700 if missing, then checks it is owned by us and
+/// not writable by group or others.
+fn make_private_dir(dir: &Path) -> Result<()> {
+    match fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
+        Ok(()) => {}
+        Err(e) => return Err(io(dir)(e)),
+    }
+    let meta = fs::symlink_metadata(dir).map_err(io(dir))?;
+    let unsafe_dir = |reason: String| CacheError::Unsafe {
+        path: dir.to_owned(),
+        reason,
+    };
+    if !meta.is_dir() {
+        return Err(unsafe_dir("not a directory (a symlink?)".into()));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(unsafe_dir(format!(
+            "owned by uid {}, not by us (uid {me})",
+            meta.uid()
+        )));
+    }
+    if meta.permissions().mode() & 0o022 != 0 {
+        return Err(unsafe_dir(format!(
+            "writable by group or others (mode {:o}); run `chmod go-w {}`",
+            meta.permissions().mode() & 0o777,
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Temp file in the same directory, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(io(path))?;
+    tmp.write_all(bytes).map_err(io(path))?;
+    tmp.as_file().sync_all().map_err(io(path))?;
+    tmp.persist(path).map_err(|e| io(path)(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_dirs_and_refusals() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("cache");
+        let cache = Cache::open(&root).unwrap();
+        assert_eq!(
+            fs::metadata(&root).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let d = cache.runner_dir("wasi/../x").unwrap();
+        assert!(d.starts_with(root.join("artifacts")), "{}", d.display());
+        assert_eq!(d.file_name().unwrap(), "wasi_.._x");
+        // Group/world-writable cache: refused.
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(matches!(Cache::open(&root), Err(CacheError::Unsafe { .. })));
+        fs::set_permissions(&root, fs::Permissions::from_mode(0o700)).unwrap();
+        // A symlink where the cache should be: refused.
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&root, &link).unwrap();
+        assert!(matches!(
+            Cache::open(&link.join("")),
+            Ok(_) | Err(CacheError::Unsafe { .. })
+        ));
+        let file = tmp.path().join("file");
+        fs::write(&file, b"x").unwrap();
+        assert!(Cache::open(&file).is_err());
+    }
+
+    #[test]
+    fn verified_atoms_are_keyed_by_the_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cache = Cache::open(&tmp.path().join("c")).unwrap();
+        let pkg = tmp.path().join("p.webc");
+        fs::write(&pkg, b"one").unwrap();
+        assert!(!cache.is_verified(&pkg, "a", "h1"));
+        cache.mark_verified(&pkg, "a", "h1").unwrap();
+        assert!(cache.is_verified(&pkg, "a", "h1"));
+        assert!(!cache.is_verified(&pkg, "b", "h1"));
+        assert!(!cache.is_verified(&pkg, "a", "h2"));
+        // Rewriting the file (new size/mtime/inode) is a miss.
+        fs::write(&pkg, b"three").unwrap();
+        assert!(!cache.is_verified(&pkg, "a", "h1"));
+        // A garbled entry is a miss, not a crash.
+        cache.mark_verified(&pkg, "a", "h1").unwrap();
+        for e in cache.list().unwrap() {
+            fs::write(cache.root().join(&e.path), b"\xff\xfe garbage").unwrap();
+        }
+        assert!(!cache.is_verified(&pkg, "a", "h1"));
+        assert!(cache.clean().unwrap() > 0);
+        assert!(cache.list().unwrap().is_empty());
+    }
+}
