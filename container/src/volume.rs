@@ -539,6 +539,13 @@ impl Volume {
         }
     }
 
+    /// The entry `name` of directory node `dir` (one binary search in its table; symlinks
+    /// are returned, not followed). `Ok(None)` if there is no such entry; an error if `dir`
+    /// is not a directory.
+    pub fn child_of(&self, dir: &Node, name: &str) -> Result<Option<Node>> {
+        self.child(dir, name, name)
+    }
+
     /// The entry `name` of directory `dir`. Errors if `dir` is not a directory.
     fn child(&self, dir: &Node, name: &str, path: &str) -> Result<Option<Node>> {
         let NodeKind::Dir { table, .. } = dir.kind else {

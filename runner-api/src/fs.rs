@@ -4,7 +4,8 @@
 //! (read-only or read-write) and a private writable `/tmp`, and checks every permission
 //! here, once, for all runners. Runners address files through [`Handle`]s, POSIX
 //! `*at`-style: every path is relative to an open directory handle (a preopen or a
-//! directory the guest opened), and may not climb out of the mount it starts in.
+//! directory the guest opened) and is resolved in the guest's namespace, whose root `/` is
+//! the top: `..` never leads out of it to the host, and a symlink never leaves its mount.
 //! Errors are [`Errno`] values numbered as WASI preview1 numbers them, so the WASI runner
 //! passes them through untouched and other runners map them to their own errno spaces.
 

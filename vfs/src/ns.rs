@@ -448,7 +448,8 @@ impl Namespace {
                 }
                 let volume = self.volume(*mount).ok_or(Errno::Io)?;
                 let vpath = join_vpath(vpath, name);
-                match volume.lookup_nofollow(&vpath) {
+                // One binary search in the parent's table, not a walk from the volume root.
+                match volume.child_of(node, name) {
                     Ok(Some(node)) => Ok(Loc {
                         path,
                         mnode: None,
