@@ -24,6 +24,8 @@ pub mod extract;
 pub mod inspect;
 pub mod json;
 pub mod permissions;
+pub mod registry;
+pub mod run;
 
 pub use error::{Error, Result};
 pub use inspect::PackageInfo;

@@ -32,20 +32,26 @@ pub struct Cli {
 /// The subcommands (their help text is the doc comment of each `XCommand`).
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    Run(commands::run::RunCommand),
     Inspect(commands::inspect::InspectCommand),
     Verify(commands::verify::VerifyCommand),
     Extract(commands::extract::ExtractCommand),
     Pack(commands::pack::PackCommand),
+    Runners(commands::runners::RunnersCommand),
+    Cache(commands::cache::CacheCommand),
 }
 
 impl Command {
     /// Runs the chosen subcommand.
     pub fn execute(self) -> CmdResult {
         match self {
+            Command::Run(c) => c.execute(),
+            Command::Cache(c) => c.execute(),
             Command::Inspect(c) => c.execute(),
             Command::Verify(c) => c.execute(),
             Command::Extract(c) => c.execute(),
             Command::Pack(c) => c.execute(),
+            Command::Runners(c) => c.execute(),
         }
     }
 }

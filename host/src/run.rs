@@ -1,0 +1,561 @@
+//! Running a command: the embedding API ([`Host`]) and what `webc-host run` does.
+//!
+//! [`Host::run`] takes a package and [`RunOptions`], and:
+//! 1. picks the command as Wasmer does (the one named, else the manifest `entrypoint`, else
+//!    the only command);
+//! 2. resolves its atom as Wasmer does (`atom` annotation, `wasi.atom`/`emscripten.atom`,
+//!    the command's name) and verifies the atom's SHA-256 against the manifest signature
+//!    (remembered in the cache per package file, so large atoms are not re-hashed every run);
+//! 3. computes the effective permissions (declared ∩ granted, see [`crate::permissions`]);
+//! 4. builds the program's file system (container volumes read-only, granted directories,
+//!    a private `/tmp`) with `webc-vfs`;
+//! 5. selects the runner through the [`Registry`] (dlopening only that plugin) and hands it
+//!    the job. The outcome's exit code is the program's; host-side failures map to the codes
+//!    of [`RunError::exit_code`].
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ciborium::Value;
+use webc_container::manifest::{
+    AtomMeta, Command, CommandAnnotations, KIND_WASM, Manifest, RUNNER_WASI, Wasi, atom_signature,
+};
+use webc_container::{Container, Version};
+use webc_runner_api::{Job, JobSpec, Outcome, Runner, RunnerError};
+use webc_vfs::VfsBuilder;
+
+use crate::cache::Cache;
+use crate::permissions::{self, Declared, Effective, Grants, Mode, PermissionError};
+use crate::registry::{DiscoveryOptions, Preferences, Registry, SelectError, Selected};
+
+/// Exit code: a host-side failure (bad package, permission refused, plugin failure).
+pub const EXIT_HOST: u8 = 125;
+/// Exit code: the runner cannot execute the atom.
+pub const EXIT_CANNOT_EXECUTE: u8 = 126;
+/// Exit code: no such command, or no runner for it.
+pub const EXIT_NOT_FOUND: u8 = 127;
+/// Exit code: the time limit was reached.
+pub const EXIT_TIMEOUT: u8 = 124;
+/// Exit code: the guest trapped or aborted.
+pub const EXIT_TRAP: u8 = 134;
+
+/// Why a run did not happen or failed on the host side.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The package could not be read, packed or understood.
+    #[error("{0}")]
+    Package(String),
+    /// No such command (or no default command).
+    #[error("{0}")]
+    NoCommand(String),
+    /// No runner can run the command.
+    #[error(transparent)]
+    Select(#[from] SelectError),
+    /// A permission problem.
+    #[error(transparent)]
+    Permission(#[from] PermissionError),
+    /// The atom failed verification.
+    #[error("refusing to run: {0}")]
+    Integrity(String),
+    /// The file system could not be set up (e.g. a granted directory does not exist).
+    #[error("cannot set up the program's file system: {0}")]
+    Fs(String),
+    /// The cache could not be used.
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+    /// The runner failed.
+    #[error("runner {runner}: {error}")]
+    Runner {
+        /// The runner's name.
+        runner: String,
+        /// What it reported.
+        error: RunnerError,
+    },
+}
+
+impl RunError {
+    /// The process exit code for this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::NoCommand(_) => EXIT_NOT_FOUND,
+            RunError::Select(e) if e.is_not_found() => EXIT_NOT_FOUND,
+            RunError::Runner {
+                error: RunnerError::CannotExecute(_),
+                ..
+            } => EXIT_CANNOT_EXECUTE,
+            _ => EXIT_HOST,
+        }
+    }
+}
+
+/// The exit code of a finished run.
+pub fn outcome_exit_code(outcome: Outcome) -> u8 {
+    match outcome {
+        // As a shell would see it: the low 8 bits.
+        Outcome::Exit(code) => (code as u32 & 0xff) as u8,
+        Outcome::Trap => EXIT_TRAP,
+        Outcome::Timeout => EXIT_TIMEOUT,
+    }
+}
+
+/// What to run and with what grants.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Command name; `None` for the default command.
+    pub command: Option<String>,
+    /// Program arguments.
+    pub args: Vec<String>,
+    /// User grants.
+    pub grants: Grants,
+    /// `--runner URI=NAME` choices.
+    pub preferences: Preferences,
+    /// `--runner-opt KEY=VALUE` pairs.
+    pub runner_options: Vec<(String, String)>,
+}
+
+/// The program's standard streams.
+pub struct Stdio<'a> {
+    /// Standard input.
+    pub stdin: &'a mut (dyn Read + Send),
+    /// Standard output.
+    pub stdout: &'a mut (dyn Write + Send),
+    /// Standard error.
+    pub stderr: &'a mut (dyn Write + Send),
+}
+
+impl std::fmt::Debug for Stdio<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stdio")
+    }
+}
+
+/// A package ready to run: the container and, for files, their path (the key of the
+/// verification cache).
+#[derive(Debug)]
+pub struct Package {
+    /// The container.
+    pub container: Container,
+    /// The file it came from, if it is a `.webc` on disk.
+    pub file: Option<PathBuf>,
+}
+
+impl Package {
+    /// Opens `path`: a `.webc` file (memory-mapped), a directory with a `wasmer.toml` (packed
+    /// in memory), or a bare WebAssembly module (`\0asm`; run as a one-command WASI package
+    /// named after the file, as `wasmer run prog.wasm` does).
+    pub fn open(path: &Path) -> Result<Package, RunError> {
+        let display = path.display();
+        let meta = std::fs::metadata(path)
+            .map_err(|e| RunError::Package(format!("cannot open {display}: {e}")))?;
+        if meta.is_dir() {
+            let pkg = webc_pack::Package::from_dir(path)
+                .map_err(|e| RunError::Package(format!("cannot pack {display}: {e}")))?;
+            let bytes = pkg
+                .to_bytes()
+                .map_err(|e| RunError::Package(format!("cannot pack {display}: {e}")))?;
+            let container = Container::from_bytes(bytes).map_err(|e| {
+                RunError::Package(format!("{display}: packed container does not open: {e}"))
+            })?;
+            return Ok(Package {
+                container,
+                file: None,
+            });
+        }
+        let mut head = [0u8; 8];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| f.read(&mut head))
+            .map_err(|e| RunError::Package(format!("cannot read {display}: {e}")))?;
+        if n >= 4 && head[..4] == *b"\0asm" {
+            let wasm = std::fs::read(path)
+                .map_err(|e| RunError::Package(format!("cannot read {display}: {e}")))?;
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .filter(|s| !s.is_empty())
+                .unwrap_or("main");
+            return Ok(Package {
+                container: wasm_package(name, wasm)?,
+                file: None,
+            });
+        }
+        if meta.len() == 0 {
+            return Err(RunError::Package(format!(
+                "{display} is an empty file, not a webc package"
+            )));
+        }
+        let container = Container::open(path)
+            .map_err(|e| RunError::Package(format!("cannot read {display}: {e}")))?;
+        Ok(Package {
+            container,
+            file: Some(path.to_owned()),
+        })
+    }
+}
+
+/// A v3 container with one WASI command `name` running the module `wasm`.
+fn wasm_package(name: &str, wasm: Vec<u8>) -> Result<Container, RunError> {
+    use sha2::Digest as _;
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == ':' || c == '\\' || c == '\0' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let signature = atom_signature(&sha2::Sha256::digest(&wasm).into());
+    let atoms = [(
+        name.clone(),
+        AtomMeta {
+            kind: KIND_WASM.into(),
+            signature,
+            ..Default::default()
+        },
+    )];
+    let annotations = CommandAnnotations {
+        wasi: Some(Wasi {
+            atom: name.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let commands = [(
+        name.clone(),
+        Command {
+            runner: RUNNER_WASI.into(),
+            annotations,
+            ..Default::default()
+        },
+    )];
+    let manifest = Manifest {
+        atoms: Some(atoms.into_iter().collect()),
+        commands: Some(commands.into_iter().collect()),
+        entrypoint: Some(name.clone()),
+        ..Default::default()
+    };
+    let writer = webc_container::write::Writer {
+        manifest: manifest.to_cbor(),
+        atoms: [(name, bytes::Bytes::from(wasm))].into_iter().collect(),
+        ..Default::default()
+    };
+    let bytes = writer
+        .to_bytes(Version::V3)
+        .map_err(|e| RunError::Package(format!("cannot wrap the module: {e}")))?;
+    Container::from_bytes(bytes)
+        .map_err(|e| RunError::Package(format!("cannot wrap the module: {e}")))
+}
+
+/// Everything decided before a run starts (what `run --explain` prints).
+#[derive(Debug)]
+pub struct Plan {
+    /// The command.
+    pub command: String,
+    /// Its runner URI as written in the manifest.
+    pub runner_uri: String,
+    /// The atom it runs.
+    pub atom: String,
+    /// The atom's kind.
+    pub atom_kind: String,
+    /// The `permissions` annotation, if any.
+    pub declared: Option<Declared>,
+    /// What the program gets.
+    pub effective: Effective,
+    /// The chosen runner.
+    pub selected: Selected,
+}
+
+/// Builds a [`Host`].
+#[derive(Default)]
+pub struct HostBuilder {
+    discovery: Option<DiscoveryOptions>,
+    statics: Vec<Arc<dyn Runner>>,
+    cache_dir: Option<PathBuf>,
+    no_cache: bool,
+}
+
+impl std::fmt::Debug for HostBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostBuilder")
+            .field("discovery", &self.discovery)
+            .field("cache_dir", &self.cache_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HostBuilder {
+    /// A host with no plugin sources, no runners and the default cache location.
+    pub fn new() -> Self {
+        HostBuilder::default()
+    }
+
+    /// Where to look for plugins (default: nowhere — embedders opt in; the CLI uses
+    /// [`DiscoveryOptions::default`]).
+    pub fn discovery(mut self, options: DiscoveryOptions) -> Self {
+        self.discovery = Some(options);
+        self
+    }
+
+    /// Adds a plugin directory.
+    pub fn plugin_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.discovery
+            .get_or_insert_with(|| DiscoveryOptions::only(Vec::<PathBuf>::new()))
+            .plugin_dirs
+            .push(dir.into());
+        self
+    }
+
+    /// Registers a runner linked into this program.
+    pub fn register(mut self, runner: Arc<dyn Runner>) -> Self {
+        self.statics.push(runner);
+        self
+    }
+
+    /// Uses this cache directory (default: `WEBC_HOST_CACHE`, `$XDG_CACHE_HOME/webc-host`, …).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Runs without any cache (no precompiled artifacts, atoms hashed on every run).
+    pub fn no_cache(mut self) -> Self {
+        self.no_cache = true;
+        self
+    }
+
+    /// Discovers plugins and opens the cache.
+    pub fn build(self) -> Result<Host, RunError> {
+        let cache = if self.no_cache {
+            None
+        } else {
+            Some(Cache::open(&Cache::locate(self.cache_dir.as_deref())?)?)
+        };
+        let mut discovery = self
+            .discovery
+            .unwrap_or_else(|| DiscoveryOptions::only(Vec::<PathBuf>::new()));
+        if discovery.metadata_cache.is_none()
+            && let Some(c) = &cache
+        {
+            discovery.metadata_cache = Some(c.root().join("plugins.json"));
+        }
+        let mut registry = Registry::discover(&discovery);
+        for r in self.statics {
+            registry.register_static(r);
+        }
+        Ok(Host { registry, cache })
+    }
+}
+
+/// A runner host: a registry of runners and a cache. Embed it to run webc packages from
+/// your own program.
+#[derive(Debug)]
+pub struct Host {
+    registry: Registry,
+    cache: Option<Cache>,
+}
+
+impl Host {
+    /// Starts building a host.
+    pub fn builder() -> HostBuilder {
+        HostBuilder::new()
+    }
+
+    /// The runner registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The cache, if any.
+    pub fn cache(&self) -> Option<&Cache> {
+        self.cache.as_ref()
+    }
+
+    /// Decides command, atom, permissions and runner without running anything.
+    pub fn plan(&self, pkg: &Package, opts: &RunOptions) -> Result<Plan, RunError> {
+        let manifest = pkg.container.manifest();
+        let names: Vec<&str> = manifest.commands().map(|(n, _)| n.as_str()).collect();
+        let list = || {
+            if names.is_empty() {
+                "the package has no commands".to_owned()
+            } else {
+                format!("commands: {}", names.join(", "))
+            }
+        };
+        let command = match &opts.command {
+            Some(c) => {
+                if manifest.command(c).is_none() {
+                    return Err(RunError::NoCommand(format!(
+                        "no command {c:?} in this package ({})",
+                        list()
+                    )));
+                }
+                c.clone()
+            }
+            None => manifest
+                .default_command()
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    RunError::NoCommand(format!(
+                        "the package has no entrypoint and more than one command; name one ({})",
+                        list()
+                    ))
+                })?,
+        };
+        let cmd = manifest.command(&command).ok_or_else(|| {
+            RunError::NoCommand(format!(
+                "the entrypoint {command:?} is not a command of this package ({})",
+                list()
+            ))
+        })?;
+        let atom = manifest.command_atom(&command).ok_or_else(|| {
+            RunError::Package(format!(
+                "command {command:?}: cannot tell which atom it runs"
+            ))
+        })?;
+        let meta = manifest
+            .atoms()
+            .find(|(n, _)| **n == atom)
+            .map(|(_, m)| m)
+            .ok_or_else(|| {
+                RunError::Package(format!(
+                    "command {command:?} runs atom {atom:?}, which the manifest does not list"
+                ))
+            })?;
+        let declared = permissions::declared(&cmd.annotations)?;
+        let effective =
+            permissions::effective(declared.as_ref(), &opts.grants, |k| std::env::var(k).ok())?;
+        let selected = self
+            .registry
+            .select(&cmd.runner, &meta.kind, &opts.preferences)?;
+        Ok(Plan {
+            command,
+            runner_uri: cmd.runner.clone(),
+            atom,
+            atom_kind: meta.kind.clone(),
+            declared,
+            effective,
+            selected,
+        })
+    }
+
+    /// Runs a command of `pkg` to completion.
+    pub fn run(
+        &self,
+        pkg: &Package,
+        opts: &RunOptions,
+        stdio: Stdio<'_>,
+    ) -> Result<Outcome, RunError> {
+        let plan = self.plan(pkg, opts)?;
+        self.run_plan(pkg, opts, &plan, stdio)
+    }
+
+    /// Runs a [`Plan`] made by [`Host::plan`].
+    pub fn run_plan(
+        &self,
+        pkg: &Package,
+        opts: &RunOptions,
+        plan: &Plan,
+        stdio: Stdio<'_>,
+    ) -> Result<Outcome, RunError> {
+        let c = &pkg.container;
+        let manifest = c.manifest();
+        let meta = manifest
+            .atoms()
+            .find(|(n, _)| **n == plan.atom)
+            .map(|(_, m)| m.clone())
+            .unwrap_or_default();
+        let atom = self.verified_atom(pkg, &plan.atom, &meta.signature)?;
+        let mut vfs = VfsBuilder::new()
+            .volume_mounts_from(c)
+            .map_err(|e| RunError::Fs(e.to_string()))?;
+        for m in &plan.effective.mounts {
+            let mode = match m.mode {
+                Mode::Ro => webc_vfs::Mode::ReadOnly,
+                Mode::Rw => webc_vfs::Mode::ReadWrite,
+            };
+            vfs = vfs
+                .grant_dir(&m.host, &m.guest, mode)
+                .map_err(|e| RunError::Fs(e.to_string()))?;
+        }
+        let vfs = vfs
+            .tmp(true)
+            .build()
+            .map_err(|e| RunError::Fs(e.to_string()))?;
+        let cmd = manifest.command(&plan.command).cloned().unwrap_or_default();
+        let cache_dir = match &self.cache {
+            Some(cache) => Some(cache.runner_dir(&plan.selected.info.name)?),
+            None => None,
+        };
+        use sha2::Digest as _;
+        let spec = JobSpec {
+            command: plan.command.clone(),
+            runner_uri: plan.runner_uri.clone(),
+            atom_name: plan.atom.clone(),
+            atom_kind: plan.atom_kind.clone(),
+            atom_sha256: hex::encode(sha2::Sha256::digest(&atom)),
+            annotations: cbor(&cmd.annotations.to_cbor_value()),
+            atom_annotations: cbor(meta.annotations.as_ref().unwrap_or(&Value::Map(Vec::new()))),
+            args: opts.args.clone(),
+            env: plan.effective.env.clone(),
+            limits: plan.effective.limits,
+            network: plan.effective.network.clone(),
+            cache_dir,
+            options: opts.runner_options.clone(),
+        };
+        let runner = plan.selected.info.name.clone();
+        tracing::debug!(
+            runner = runner.as_str(),
+            command = plan.command.as_str(),
+            "running"
+        );
+        let job = Job {
+            spec,
+            atom: &atom,
+            fs: &vfs,
+            stdin: stdio.stdin,
+            stdout: stdio.stdout,
+            stderr: stdio.stderr,
+        };
+        plan.selected
+            .runner
+            .run(job)
+            .map_err(|error| RunError::Runner { runner, error })
+    }
+
+    fn verified_atom(
+        &self,
+        pkg: &Package,
+        name: &str,
+        signature: &str,
+    ) -> Result<bytes::Bytes, RunError> {
+        if let (Some(cache), Some(file)) = (&self.cache, &pkg.file)
+            && cache.is_verified(file, name, signature)
+        {
+            tracing::debug!(atom = name, "atom verified before (cache hit)");
+            return pkg
+                .container
+                .atom(name)
+                .map_err(|e| RunError::Package(e.to_string()));
+        }
+        let bytes = pkg
+            .container
+            .verified_atom(name)
+            .map_err(|e| RunError::Integrity(e.to_string()))?;
+        if let (Some(cache), Some(file)) = (&self.cache, &pkg.file)
+            && let Err(e) = cache.mark_verified(file, name, signature)
+        {
+            tracing::warn!("cannot remember the atom's verification: {e}");
+        }
+        Ok(bytes)
+    }
+}
+
+fn cbor(v: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing a `Value` into a `Vec` cannot fail.
+    let _ = ciborium::into_writer(v, &mut out);
+    out
+}
