@@ -1,0 +1,373 @@
+//! Choosing a runner for a command: candidates, preferences, errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use webc_runner_api::uri::RunnerUri;
+use webc_runner_api::{Availability, Runner, RunnerInfo};
+
+use super::{Entry, Registry, Source, one_line};
+
+/// The runner chosen for a command.
+#[derive(Clone)]
+pub struct Selected {
+    /// The runner (a dlopened plugin or a static runner).
+    pub runner: Arc<dyn Runner>,
+    /// Its description.
+    pub info: RunnerInfo,
+    /// Where it comes from.
+    pub source: Source,
+    /// The runner URI asked for, normalised.
+    pub uri: RunnerUri,
+}
+
+impl fmt::Debug for Selected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Selected")
+            .field("name", &self.info.name)
+            .field("source", &self.source)
+            .field("uri", &self.uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One `--runner URI=NAME`: for runner URI `uri` (normalised name, no version) use the
+/// runner called `runner`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunnerPreference {
+    /// The normalised runner URI (e.g. `https://webc.org/runner/onnx` for `onnx`).
+    pub uri: String,
+    /// The runner name (as `webc-host runners` shows it).
+    pub runner: String,
+}
+
+impl FromStr for RunnerPreference {
+    type Err = SelectError;
+
+    /// Parses `URI=NAME` (`onnx=onnx-tract`, `https://webc.org/runner/wasi=wasi`).
+    fn from_str(s: &str) -> Result<Self, SelectError> {
+        let invalid = |reason: String| SelectError::InvalidPreference {
+            arg: s.to_owned(),
+            reason,
+        };
+        let Some((uri, runner)) = s.rsplit_once('=') else {
+            return Err(invalid("expected URI=NAME, e.g. onnx=onnx-tract".into()));
+        };
+        let runner = runner.trim();
+        if runner.is_empty() {
+            return Err(invalid("the runner name after `=` is empty".into()));
+        }
+        let uri = RunnerUri::parse(uri).map_err(invalid)?;
+        Ok(RunnerPreference {
+            uri: uri.name,
+            runner: runner.to_owned(),
+        })
+    }
+}
+
+/// The user's runner preferences: normalised runner URI → runner name. A later preference
+/// for the same URI replaces an earlier one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preferences {
+    by_uri: BTreeMap<String, String>,
+}
+
+impl Preferences {
+    /// No preferences.
+    pub fn new() -> Preferences {
+        Preferences::default()
+    }
+
+    /// Prefers `runner` for runner URI `uri` (any spelling: `onnx`, `…/onnx/command@x`).
+    ///
+    /// # Errors
+    ///
+    /// [`SelectError::InvalidPreference`] when `uri` is not a runner URI.
+    pub fn prefer(&mut self, uri: &str, runner: &str) -> Result<(), SelectError> {
+        let parsed = RunnerUri::parse(uri).map_err(|reason| SelectError::InvalidPreference {
+            arg: format!("{uri}={runner}"),
+            reason,
+        })?;
+        self.by_uri.insert(parsed.name, runner.to_owned());
+        Ok(())
+    }
+
+    /// The runner preferred for a normalised runner URI.
+    pub fn get(&self, uri: &str) -> Option<&str> {
+        self.by_uri.get(uri).map(String::as_str)
+    }
+
+    /// No preference at all?
+    pub fn is_empty(&self) -> bool {
+        self.by_uri.is_empty()
+    }
+}
+
+impl Extend<RunnerPreference> for Preferences {
+    fn extend<T: IntoIterator<Item = RunnerPreference>>(&mut self, iter: T) {
+        for p in iter {
+            self.by_uri.insert(p.uri, p.runner);
+        }
+    }
+}
+
+impl FromIterator<RunnerPreference> for Preferences {
+    fn from_iter<T: IntoIterator<Item = RunnerPreference>>(iter: T) -> Self {
+        let mut p = Preferences::new();
+        p.extend(iter);
+        p
+    }
+}
+
+/// A runner that exists for the URI but was not used, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Its name.
+    pub runner: String,
+    /// Why it cannot run this command (one line).
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.runner, self.reason)
+    }
+}
+
+/// Why no runner could be chosen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SelectError {
+    /// The command's runner string is not a runner URI.
+    #[error("invalid runner URI {uri:?}: {reason}")]
+    InvalidUri {
+        /// As written.
+        uri: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A `--runner URI=NAME` argument is malformed.
+    #[error("invalid --runner {arg:?}: {reason}")]
+    InvalidPreference {
+        /// As written.
+        arg: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No runner serves this runner URI at all (any version).
+    #[error("no runner serves {uri}; available: {}{}", list_or_none(available), quarantined_hint(*quarantined))]
+    NoRunner {
+        /// The URI asked for (normalised, with its version).
+        uri: String,
+        /// Every runner URI that is served, as `URI (runner, …)`.
+        available: Vec<String>,
+        /// How many plugins are quarantined (they might have served it).
+        quarantined: usize,
+    },
+    /// Runners exist for this URI but none can run this command.
+    #[error("no usable runner for {uri} (atom kind {atom_kind}): {}", rejected.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    NoUsable {
+        /// The URI asked for.
+        uri: String,
+        /// The atom kind asked for.
+        atom_kind: String,
+        /// Each runner serving the URI's name, and why it was not used.
+        rejected: Vec<Rejection>,
+    },
+    /// The runner named by `--runner URI=NAME` cannot be used.
+    #[error("--runner {uri}={runner}: {reason}")]
+    Preference {
+        /// The URI the preference is for.
+        uri: String,
+        /// The runner preferred.
+        runner: String,
+        /// Why it cannot be used (unknown, does not serve the URI, unavailable, …).
+        reason: String,
+    },
+}
+
+impl SelectError {
+    /// Is this "no such runner" (no runner serves the URI, or the URI is invalid), as
+    /// opposed to runners that exist but cannot be used?
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            SelectError::NoRunner { .. } | SelectError::InvalidUri { .. }
+        )
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none (no runner plugins were found; see `webc-host runners`)".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn quarantined_hint(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => " (1 plugin is quarantined; see `webc-host runners`)".into(),
+        n => format!(" ({n} plugins are quarantined; see `webc-host runners`)"),
+    }
+}
+
+/// Does the runner accept this atom kind? `*` accepts anything; an empty requested kind
+/// (a container that records none) is accepted by everyone.
+fn accepts_kind(info: &RunnerInfo, kind: &str) -> bool {
+    let kind = kind.trim();
+    kind.is_empty()
+        || info
+            .atom_kinds
+            .iter()
+            .any(|k| k.trim() == "*" || k.trim() == kind)
+}
+
+/// Why an entry serving `uri`'s name does not fit this command, or `None` if it does.
+fn misfit(info: &RunnerInfo, uri: &RunnerUri, kind: &str) -> Option<String> {
+    if !info.serves.iter().any(|s| uri.matches(s)) {
+        let versions: Vec<&str> = info
+            .serves
+            .iter()
+            .filter(|s| RunnerUri::parse(&s.uri).is_ok_and(|d| d.name == uri.name))
+            .map(|s| s.versions.as_str())
+            .collect();
+        return Some(format!(
+            "serves versions `{}`, not {}",
+            versions.join(","),
+            uri.version
+                .as_deref()
+                .map_or_else(|| "an unversioned URI".to_owned(), |v| format!("`{v}`"))
+        ));
+    }
+    if !accepts_kind(info, kind) {
+        return Some(format!(
+            "does not accept atom kind {kind} (accepts: {})",
+            info.atom_kinds.join(", ")
+        ));
+    }
+    None
+}
+
+fn serves_name(info: &RunnerInfo, uri: &RunnerUri) -> bool {
+    info.serves
+        .iter()
+        .any(|s| RunnerUri::parse(&s.uri).is_ok_and(|d| d.name == uri.name))
+}
+
+/// Loads the entry and checks it is available and still fits.
+fn try_use(entry: &Entry, uri: &RunnerUri, kind: &str) -> Result<Selected, String> {
+    let runner = entry.load()?;
+    if let Availability::Unavailable(why) = entry.availability() {
+        return Err(format!("unavailable: {}", one_line(&why)));
+    }
+    let info = entry.info.clone().unwrap_or_else(|| runner.info());
+    if let Some(why) = misfit(&info, uri, kind) {
+        return Err(why);
+    }
+    Ok(Selected {
+        runner,
+        info,
+        source: entry.source.clone(),
+        uri: uri.clone(),
+    })
+}
+
+pub(super) fn select(
+    registry: &Registry,
+    uri_text: &str,
+    atom_kind: &str,
+    preferences: &Preferences,
+) -> Result<Selected, SelectError> {
+    let uri = RunnerUri::parse(uri_text).map_err(|reason| SelectError::InvalidUri {
+        uri: uri_text.to_owned(),
+        reason,
+    })?;
+    let usable = || {
+        registry
+            .entries
+            .iter()
+            .filter(|e| e.quarantine.is_none())
+            .filter_map(|e| e.info.as_ref().map(|i| (e, i)))
+    };
+    let mut rejected = Vec::new();
+    let mut candidates = Vec::new();
+    for (entry, info) in usable().filter(|(_, i)| serves_name(i, &uri)) {
+        match misfit(info, &uri, atom_kind) {
+            Some(reason) => rejected.push(Rejection {
+                runner: info.name.clone(),
+                reason,
+            }),
+            None => candidates.push((entry, info)),
+        }
+    }
+    if candidates.is_empty() && rejected.is_empty() {
+        return Err(SelectError::NoRunner {
+            uri: uri.to_string(),
+            available: registry.served_uris(),
+            quarantined: registry
+                .entries
+                .iter()
+                .filter(|e| e.quarantine.is_some() && !e.is_static())
+                .count(),
+        });
+    }
+
+    if let Some(wanted) = preferences.get(&uri.name) {
+        let refuse = |reason: String| SelectError::Preference {
+            uri: uri.name.clone(),
+            runner: wanted.to_owned(),
+            reason,
+        };
+        let Some(entry) = registry.get(wanted) else {
+            let reason = match registry.entries.iter().find(|e| e.name() == Some(wanted)) {
+                Some(q) => format!(
+                    "`{wanted}` is quarantined: {}",
+                    q.quarantine_reason().unwrap_or("unknown reason")
+                ),
+                None => {
+                    let mut names: Vec<&str> =
+                        candidates.iter().map(|(_, i)| i.name.as_str()).collect();
+                    names.extend(rejected.iter().map(|r| r.runner.as_str()));
+                    format!(
+                        "no runner is called `{wanted}`; runners for {}: {}",
+                        uri.name,
+                        names.join(", ")
+                    )
+                }
+            };
+            return Err(refuse(reason));
+        };
+        if !candidates.iter().any(|(e, _)| std::ptr::eq(*e, entry)) {
+            let why = rejected.iter().find(|r| r.runner == wanted).map_or_else(
+                || format!("`{wanted}` does not serve {}", uri.name),
+                |r| r.reason.clone(),
+            );
+            return Err(refuse(why));
+        }
+        return try_use(entry, &uri, atom_kind).map_err(refuse);
+    }
+
+    candidates.sort_by(|(_, a), (_, b)| {
+        b.priority
+            .cmp(&a.priority)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    for (entry, info) in candidates {
+        match try_use(entry, &uri, atom_kind) {
+            Ok(selected) => return Ok(selected),
+            Err(reason) => rejected.push(Rejection {
+                runner: info.name.clone(),
+                reason,
+            }),
+        }
+    }
+    Err(SelectError::NoUsable {
+        uri: uri.to_string(),
+        atom_kind: atom_kind.to_owned(),
+        rejected,
+    })
+}

@@ -1,0 +1,691 @@
+//! The runner registry with real plugins: discovery order, the executable-directory filter,
+//! refused directories, the metadata cache, every load error quarantined one by one while
+//! the echo plugin beside them keeps working, static registration, and `webc-host runners`.
+//!
+//! The echo plugin is the workspace's `libwebc_runner_test_echo.so` (`scripts/test.sh`
+//! builds it first); the misbehaving plugins in `tests/plugins/` (their own workspace) are
+//! built by this test binary, once. A missing plugin fails the tests; nothing is skipped.
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+use webc_host::registry::{
+    DirStatus, DiscoveryOptions, Entry, Origin, Preferences, Registry, SelectError, Source, Status,
+};
+use webc_runner_api::abi::{INTERFACE_VERSION, LoadError, LoadedRunner};
+
+const BIN: &str = env!("CARGO_BIN_EXE_webc-host");
+const ECHO_URI: &str = "https://webc-host.test/runner/echo";
+const ANY_KIND: &str = "https://webc.org/kind/wasm";
+
+/// `target/<profile>/` of the main workspace (the test runs from its `deps/`).
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_owned()
+}
+
+fn echo_plugin() -> PathBuf {
+    let path = profile_dir().join("libwebc_runner_test_echo.so");
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build -p webc-runner-test-echo-plugin` first (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// Builds `tests/plugins/` (once per test binary) and returns its output directory.
+fn bad_plugins() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/plugins");
+        let target = root.join("target");
+        let out = Command::new(env!("CARGO"))
+            .arg("build")
+            .arg("--manifest-path")
+            .arg(root.join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "building the test plugins failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        target.join("debug")
+    })
+}
+
+fn bad_plugin(name: &str) -> PathBuf {
+    let path = bad_plugins().join(format!("libwebc_test_{name}.so"));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// A real system library that is not a plugin: libm from the directory libc was loaded from.
+fn system_library() -> PathBuf {
+    let maps = fs::read_to_string("/proc/self/maps").unwrap();
+    let libc = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|p| p.contains("/libc.so"))
+        .expect("libc is mapped");
+    let libm = Path::new(libc).parent().unwrap().join("libm.so.6");
+    assert!(libm.exists(), "{} not found", libm.display());
+    libm
+}
+
+/// A private (0755) directory with copies of the given files.
+fn plugin_dir(files: &[(&str, &Path)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, src) in files {
+        fs::copy(src, dir.path().join(name)).unwrap();
+    }
+    dir
+}
+
+fn text_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, text).unwrap();
+    p
+}
+
+fn entry_at<'a>(r: &'a Registry, file: &str) -> &'a Entry {
+    r.entries()
+        .iter()
+        .find(|e| match e.source() {
+            Source::Plugin { path, .. } => path.file_name().unwrap() == file,
+            Source::Static => false,
+        })
+        .unwrap_or_else(|| panic!("no entry for {file}: {:?}", r.entries()))
+}
+
+fn quarantine_of(r: &Registry, file: &str) -> String {
+    match entry_at(r, file).check() {
+        Status::Quarantined(why) => why,
+        other => panic!("{file} is {other}, expected quarantined"),
+    }
+}
+
+#[test]
+fn each_load_error_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = text_file(dir.path(), "junk.so", "not a library\n");
+    let missing = dir.path().join("missing.so");
+    assert!(matches!(
+        LoadedRunner::load(&missing),
+        Err(LoadError::Open { .. })
+    ));
+    assert!(matches!(
+        LoadedRunner::load(&junk),
+        Err(LoadError::Open { .. })
+    ));
+    let libm = dir.path().join("libm.so");
+    fs::copy(system_library(), &libm).unwrap();
+    assert!(matches!(
+        LoadedRunner::load(&libm),
+        Err(LoadError::NotAPlugin { .. })
+    ));
+    match LoadedRunner::load(&bad_plugin("wrong_version")) {
+        Err(LoadError::Version {
+            expected, found, ..
+        }) => {
+            assert_eq!(expected, INTERFACE_VERSION);
+            assert_eq!(found, "99.0.0");
+        }
+        other => panic!("wrong_version: {other:?}"),
+    }
+    match LoadedRunner::load(&bad_plugin("wrong_layout")) {
+        Err(LoadError::Layout { expected, .. }) => assert_eq!(expected, INTERFACE_VERSION),
+        other => panic!("wrong_layout: {other:?}"),
+    }
+    for name in ["init_error", "bad_info"] {
+        assert!(
+            matches!(
+                LoadedRunner::load(&bad_plugin(name)),
+                Err(LoadError::Info { .. })
+            ),
+            "{name}"
+        );
+    }
+    assert!(LoadedRunner::load(&echo_plugin()).is_ok());
+}
+
+#[test]
+fn every_bad_plugin_is_quarantined_and_the_echo_plugin_still_works() {
+    let libm = system_library();
+    let (wv, wl, ie, bi) = (
+        bad_plugin("wrong_version"),
+        bad_plugin("wrong_layout"),
+        bad_plugin("init_error"),
+        bad_plugin("bad_info"),
+    );
+    let echo = echo_plugin();
+    let dir = plugin_dir(&[
+        ("a-wrong-version.so", &wv),
+        ("b-wrong-layout.so", &wl),
+        ("c-init-error.so", &ie),
+        ("d-bad-info.so", &bi),
+        ("e-libm.so", &libm),
+        ("f-echo.so", &echo),
+    ]);
+    text_file(dir.path(), "g-junk.so", "#!/bin/sh\necho not a library\n");
+    text_file(dir.path(), "ignored.txt", "not a candidate");
+    let r = Registry::discover(&DiscoveryOptions::only([dir.path()]));
+
+    assert_eq!(r.entries().len(), 7, "{:?}", r.entries());
+    assert_eq!(
+        quarantine_of(&r, "a-wrong-version.so"),
+        format!(
+            "built for runner interface 99.0.0, this host speaks {INTERFACE_VERSION}: \
+             rebuild it against webc-runner-api {INTERFACE_VERSION}"
+        )
+    );
+    assert!(quarantine_of(&r, "b-wrong-layout.so").starts_with(
+        "incompatible runner interface layout: built against a modified webc-runner-api"
+    ));
+    let why = quarantine_of(&r, "c-init-error.so");
+    assert!(
+        why.starts_with("failed to describe itself: info() panicked: init-error test plugin"),
+        "{why}"
+    );
+    let why = quarantine_of(&r, "d-bad-info.so");
+    assert!(why.starts_with("failed to describe itself: "), "{why}");
+    assert_eq!(
+        quarantine_of(&r, "e-libm.so"),
+        "not a webc-host runner plugin (it exports no runner root module)"
+    );
+    assert_eq!(
+        quarantine_of(&r, "g-junk.so"),
+        "cannot dlopen it: not a shared library (no ELF header)"
+    );
+    for e in r.entries() {
+        if let Some(why) = e.quarantine_reason() {
+            assert!(!why.contains('\n'), "one line: {why:?}");
+        }
+    }
+
+    // The echo plugin beside them works.
+    let echo_entry = entry_at(&r, "f-echo.so");
+    assert_eq!(echo_entry.check(), Status::Ok);
+    let sel = r.select(ECHO_URI, ANY_KIND, &Preferences::new()).unwrap();
+    assert_eq!(sel.info.name, "test-echo");
+    assert_eq!(
+        sel.source,
+        Source::Plugin {
+            path: dir.path().join("f-echo.so"),
+            origin: Origin::Flag
+        }
+    );
+    assert_eq!(sel.runner.info().name, "test-echo");
+    assert_eq!(
+        sel.runner.availability(),
+        webc_runner_api::Availability::Available
+    );
+}
+
+#[test]
+fn metadata_cache_hits_invalidation_and_corruption() {
+    let echo = echo_plugin();
+    let dir = plugin_dir(&[("echo.so", &echo)]);
+    text_file(dir.path(), "junk.so", "junk");
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = cache_dir.path().join("sub/plugins.json");
+    let opts = DiscoveryOptions::only([dir.path()]).with_metadata_cache(&cache);
+
+    // Cold: everything is loaded once, and the cache is written.
+    let r1 = Registry::discover(&opts);
+    let (echo1, junk1) = (entry_at(&r1, "echo.so"), entry_at(&r1, "junk.so"));
+    assert!(echo1.is_loaded() && !echo1.metadata_from_cache());
+    assert!(junk1.is_loaded() && !junk1.metadata_from_cache());
+    let written: Value = serde_json::from_slice(&fs::read(&cache).unwrap()).unwrap();
+    assert_eq!(
+        written["plugins"].as_object().unwrap().len(),
+        2,
+        "{written}"
+    );
+
+    // Warm: nothing is dlopened, quarantines come from the cache too.
+    let r2 = Registry::discover(&opts);
+    let (echo2, junk2) = (entry_at(&r2, "echo.so"), entry_at(&r2, "junk.so"));
+    assert!(!echo2.is_loaded() && echo2.metadata_from_cache());
+    assert!(!junk2.is_loaded() && junk2.metadata_from_cache());
+    assert_eq!(echo2.name(), Some("test-echo"));
+    assert!(junk2.quarantine_reason().unwrap().contains("no ELF header"));
+    // Selecting loads just the runner chosen.
+    let sel = r2.select(ECHO_URI, ANY_KIND, &Preferences::new()).unwrap();
+    assert_eq!(sel.info.name, "test-echo");
+    assert!(echo2.is_loaded());
+    assert!(!junk2.is_loaded());
+    drop((r1, r2));
+
+    // A touched plugin is re-read; the other still comes from the cache.
+    let later = SystemTime::now() + Duration::from_secs(5);
+    filetime::set_file_mtime(
+        dir.path().join("echo.so"),
+        filetime::FileTime::from_system_time(later),
+    )
+    .unwrap();
+    let r3 = Registry::discover(&opts);
+    assert!(!entry_at(&r3, "echo.so").metadata_from_cache());
+    assert!(entry_at(&r3, "echo.so").is_loaded());
+    assert!(entry_at(&r3, "junk.so").metadata_from_cache());
+    drop(r3);
+
+    // A replaced file is re-read: junk.so becomes a (non-plugin) real library.
+    fs::remove_file(dir.path().join("junk.so")).unwrap();
+    fs::copy(system_library(), dir.path().join("junk.so")).unwrap();
+    let r4 = Registry::discover(&opts);
+    assert!(!entry_at(&r4, "junk.so").metadata_from_cache());
+    assert!(
+        quarantine_of(&r4, "junk.so").starts_with("not a webc-host runner plugin"),
+        "{}",
+        quarantine_of(&r4, "junk.so")
+    );
+    assert!(entry_at(&r4, "echo.so").metadata_from_cache());
+    drop(r4);
+
+    // A corrupt cache is ignored and rebuilt.
+    for garbage in [&b"\x00\xff{{{ not json"[..], b"{\"format\": 1}", b""] {
+        fs::write(&cache, garbage).unwrap();
+        let r5 = Registry::discover(&opts);
+        assert!(r5.entries().iter().all(|e| !e.metadata_from_cache()));
+        assert_eq!(r5.get("test-echo").unwrap().check(), Status::Ok);
+        let rebuilt: Value = serde_json::from_slice(&fs::read(&cache).unwrap()).unwrap();
+        assert_eq!(rebuilt["plugins"].as_object().unwrap().len(), 2);
+        drop(r5);
+        let r6 = Registry::discover(&opts);
+        assert!(r6.entries().iter().all(Entry::metadata_from_cache));
+    }
+
+    // A plugin that vanishes between discovery and selection: a clear error, no crash.
+    // (glibc's dlopen finds an already-loaded library by name even after its file is gone,
+    // so this uses a file this process never loaded, described by a hand-written cache.)
+    let gone_dir = plugin_dir(&[]);
+    let gone = text_file(gone_dir.path(), "gone.so", "never loaded");
+    let gone = fs::canonicalize(gone).unwrap();
+    let meta = fs::metadata(&gone).unwrap();
+    let key = {
+        use std::os::unix::fs::MetadataExt as _;
+        serde_json::json!({
+            "size": meta.size(), "mtime": meta.mtime(), "mtime_nsec": meta.mtime_nsec(),
+            "dev": meta.dev(), "ino": meta.ino(),
+        })
+    };
+    let info = serde_json::to_value(webc_runner_api::Runner::info(
+        &webc_runner_test_echo::EchoRunner,
+    ))
+    .unwrap();
+    let hand_written = serde_json::json!({
+        "format": 1,
+        "host": env!("CARGO_PKG_VERSION"),
+        "interface": INTERFACE_VERSION,
+        "plugins": { gone.to_str().unwrap(): { "key": key, "info": info } },
+    });
+    let gone_cache = cache_dir.path().join("gone.json");
+    fs::write(&gone_cache, hand_written.to_string()).unwrap();
+    let r7 = Registry::discover(
+        &DiscoveryOptions::only([gone_dir.path()]).with_metadata_cache(&gone_cache),
+    );
+    let entry = r7.get("test-echo").unwrap();
+    assert!(entry.metadata_from_cache() && !entry.is_loaded());
+    fs::remove_file(&gone).unwrap();
+    let e = r7
+        .select(ECHO_URI, ANY_KIND, &Preferences::new())
+        .unwrap_err();
+    assert!(matches!(e, SelectError::NoUsable { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .ends_with("test-echo: cannot dlopen it: no such file"),
+        "{e}"
+    );
+    assert_eq!(
+        entry.check(),
+        Status::Quarantined("cannot dlopen it: no such file".into())
+    );
+}
+
+#[test]
+fn world_writable_directories_and_files_are_refused() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let echo = echo_plugin();
+    let open = plugin_dir(&[("echo.so", &echo)]);
+    fs::set_permissions(open.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+    let r = Registry::discover(&DiscoveryOptions::only([open.path()]));
+    assert!(r.entries().is_empty(), "{:?}", r.entries());
+    let DirStatus::Refused(why) = &r.directories()[0].status else {
+        panic!("{:?}", r.directories());
+    };
+    assert!(why.starts_with("world-writable (mode 1777)"), "{why}");
+
+    let dir = plugin_dir(&[("echo.so", &echo)]);
+    fs::set_permissions(
+        dir.path().join("echo.so"),
+        fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
+    let r = Registry::discover(&DiscoveryOptions::only([dir.path()]));
+    assert!(quarantine_of(&r, "echo.so").starts_with("the file is world-writable"));
+    assert!(
+        !entry_at(&r, "echo.so").is_loaded(),
+        "refused before dlopen"
+    );
+    let e = r
+        .select(ECHO_URI, ANY_KIND, &Preferences::new())
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no runner serves https://webc-host.test/runner/echo; available: none (no runner plugins \
+         were found; see `webc-host runners`) (1 plugin is quarantined; see `webc-host runners`)"
+    );
+}
+
+#[test]
+fn duplicate_names_first_in_search_order_wins() {
+    let echo = echo_plugin();
+    let first = plugin_dir(&[("one.so", &echo)]);
+    let second = plugin_dir(&[("two.so", &echo), ("again.so", &echo)]);
+    let r = Registry::discover(&DiscoveryOptions::only([first.path(), second.path()]));
+    assert_eq!(entry_at(&r, "one.so").check(), Status::Ok);
+    let expected = format!(
+        "runner name `test-echo` is already provided by {}",
+        first.path().join("one.so").display()
+    );
+    assert_eq!(quarantine_of(&r, "two.so"), expected);
+    assert_eq!(quarantine_of(&r, "again.so"), expected);
+    // The same file reached twice counts once.
+    let r = Registry::discover(&DiscoveryOptions::only([first.path(), first.path()]));
+    assert_eq!(r.entries().len(), 1);
+    assert_eq!(r.directories().len(), 2);
+}
+
+#[test]
+fn a_static_runner_takes_precedence_over_a_plugin_of_the_same_name() {
+    let echo = echo_plugin();
+    let dir = plugin_dir(&[("echo.so", &echo)]);
+    let mut r = Registry::discover(&DiscoveryOptions::only([dir.path()]));
+    r.register_static(Arc::new(webc_runner_test_echo::EchoRunner));
+    assert!(r.entries()[0].is_static());
+    assert_eq!(r.entries()[0].check(), Status::Ok);
+    assert_eq!(
+        quarantine_of(&r, "echo.so"),
+        "runner name `test-echo` is taken by a statically registered runner"
+    );
+    let sel = r.select(ECHO_URI, ANY_KIND, &Preferences::new()).unwrap();
+    assert_eq!(sel.source, Source::Static);
+}
+
+#[test]
+fn preference_between_a_plugin_and_a_static_runner() {
+    // A static runner serving the echo URI under another name, with a higher priority.
+    struct Other;
+    impl webc_runner_api::Runner for Other {
+        fn info(&self) -> webc_runner_api::RunnerInfo {
+            let mut info = webc_runner_api::Runner::info(&webc_runner_test_echo::EchoRunner);
+            info.name = "other-echo".into();
+            info.priority = 5;
+            info
+        }
+        fn run(
+            &self,
+            job: webc_runner_api::Job<'_>,
+        ) -> Result<webc_runner_api::Outcome, webc_runner_api::RunnerError> {
+            webc_runner_api::Runner::run(&webc_runner_test_echo::EchoRunner, job)
+        }
+    }
+    let echo = echo_plugin();
+    let dir = plugin_dir(&[("echo.so", &echo)]);
+    let mut r = Registry::discover(&DiscoveryOptions::only([dir.path()]));
+    r.register_static(Arc::new(Other));
+    let none = Preferences::new();
+    assert_eq!(
+        r.select(ECHO_URI, ANY_KIND, &none).unwrap().info.name,
+        "other-echo"
+    );
+    let mut prefs = Preferences::new();
+    prefs.prefer(ECHO_URI, "test-echo").unwrap();
+    let sel = r.select(ECHO_URI, ANY_KIND, &prefs).unwrap();
+    assert_eq!(sel.info.name, "test-echo");
+    assert!(matches!(sel.source, Source::Plugin { .. }));
+}
+
+// ---- the CLI ----
+
+fn webc(args: &[&std::ffi::OsStr], envs: &[(&str, &Path)], exe: &Path) -> Output {
+    let mut cmd = Command::new(exe);
+    cmd.args(args)
+        .env_remove("WEBC_LOG")
+        .env_remove("WEBC_HOST_PLUGINS")
+        .env_remove("XDG_DATA_HOME");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn json_of(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn runner_with_source<'a>(report: &'a Value, path: &Path) -> &'a Value {
+    report["runners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["source"] == path.to_str().unwrap())
+        .unwrap_or_else(|| panic!("no {} in {report:#}", path.display()))
+}
+
+#[test]
+fn runners_command_human_and_json() {
+    let echo = echo_plugin();
+    let wv = bad_plugin("wrong_version");
+    let dir = plugin_dir(&[("echo.so", &echo), ("wrong-version.so", &wv)]);
+    let open = tempfile::tempdir().unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(open.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    let home = tempfile::tempdir().unwrap();
+    let env = [("HOME", home.path()), ("XDG_DATA_HOME", home.path())];
+    let args = |json: bool| {
+        let mut a: Vec<&std::ffi::OsStr> = vec![
+            "runners".as_ref(),
+            "--plugins".as_ref(),
+            dir.path().as_os_str(),
+            "--plugins".as_ref(),
+            open.path().as_os_str(),
+        ];
+        if json {
+            a.push("--json".as_ref());
+        }
+        a
+    };
+
+    let out = webc(&args(false), &env, Path::new(BIN));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let echo_block = format!(
+        "test-echo 0.1.0: ok\n    test-only: echoes its job\n    serves    {ECHO_URI} (any version)\n    \
+         atoms     *\n    priority  0\n    options   cat, behave\n    source    {} (--plugins)\n",
+        dir.path().join("echo.so").display()
+    );
+    assert!(text.starts_with(&echo_block), "{text}");
+    assert!(
+        text.contains(&format!(
+            "wrong-version.so: quarantined: built for runner interface 99.0.0, this host speaks \
+             {INTERFACE_VERSION}: rebuild it against webc-runner-api {INTERFACE_VERSION}\n    source    {} (--plugins)\n",
+            dir.path().join("wrong-version.so").display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "plugin directory {} (--plugins): refused: world-writable (mode 777)",
+            open.path().display()
+        )),
+        "{text}"
+    );
+
+    let report = json_of(&webc(&args(true), &env, Path::new(BIN)));
+    let e = runner_with_source(&report, &dir.path().join("echo.so"));
+    assert_eq!(e["name"], "test-echo");
+    assert_eq!(e["status"], "ok");
+    assert_eq!(e["reason"], Value::Null);
+    assert_eq!(e["origin"], "flag");
+    assert_eq!(e["priority"], 0);
+    assert_eq!(e["atom_kinds"], serde_json::json!(["*"]));
+    assert_eq!(
+        e["serves"],
+        serde_json::json!([{"uri": ECHO_URI, "versions": "*"}])
+    );
+    let q = runner_with_source(&report, &dir.path().join("wrong-version.so"));
+    assert_eq!(q["status"], "quarantined");
+    assert_eq!(q["name"], Value::Null);
+    assert!(q["reason"].as_str().unwrap().contains("99.0.0"));
+    let dirs = report["directories"].as_array().unwrap();
+    assert_eq!(dirs[0]["status"], "searched");
+    assert_eq!(dirs[0]["candidates"], 2);
+    assert_eq!(dirs[1]["status"], "refused");
+    assert!(
+        dirs[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("world-writable")
+    );
+}
+
+#[test]
+fn discovery_order_through_the_cli() {
+    let echo = echo_plugin();
+    let flag = plugin_dir(&[("echo.so", &echo)]);
+    let env_a = plugin_dir(&[("echo.so", &echo)]);
+    let env_b = plugin_dir(&[]);
+    text_file(env_b.path(), "junk.so", "junk");
+    let data = tempfile::tempdir().unwrap();
+    let xdg_plugins = data.path().join("webc-host/plugins");
+    fs::create_dir_all(&xdg_plugins).unwrap();
+    fs::copy(&echo, xdg_plugins.join("echo.so")).unwrap();
+    let list = std::env::join_paths([env_a.path(), env_b.path()]).unwrap();
+    let out = Command::new(BIN)
+        .args(["runners", "--json", "--plugins"])
+        .arg(flag.path())
+        .env("WEBC_HOST_PLUGINS", &list)
+        .env("XDG_DATA_HOME", data.path())
+        .env_remove("WEBC_LOG")
+        .output()
+        .unwrap();
+    let report = json_of(&out);
+
+    // Every source in order; the first test-echo wins, later copies are duplicates.
+    let flag_echo = flag.path().join("echo.so");
+    assert_eq!(runner_with_source(&report, &flag_echo)["status"], "ok");
+    let dup = format!(
+        "runner name `test-echo` is already provided by {}",
+        flag_echo.display()
+    );
+    for p in [
+        env_a.path().join("echo.so"),
+        xdg_plugins.join("echo.so"),
+        echo.clone(), // the executable's directory: target/<profile>/
+    ] {
+        let r = runner_with_source(&report, &p);
+        assert_eq!(r["status"], "quarantined", "{r:#}");
+        assert_eq!(r["reason"], dup.as_str(), "{r:#}");
+    }
+    assert_eq!(
+        runner_with_source(&report, &env_b.path().join("junk.so"))["status"],
+        "quarantined"
+    );
+    let origins: Vec<&str> = report["runners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["origin"].as_str().unwrap())
+        .collect();
+    let rank = |o: &str| {
+        ["flag", "env", "exe-plugins", "exe-dir", "xdg"]
+            .iter()
+            .position(|x| *x == o)
+            .unwrap()
+    };
+    assert!(
+        origins.windows(2).all(|w| rank(w[0]) <= rank(w[1])),
+        "{origins:?}"
+    );
+    let dir_origins: Vec<&str> = report["directories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["origin"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        dir_origins,
+        ["flag", "env", "env", "exe-plugins", "exe-dir", "xdg"]
+    );
+}
+
+#[test]
+fn the_executable_directory_only_offers_libwebc_runner_files() {
+    // A copy of the binary in a directory of its own, with plugins beside it.
+    let home = tempfile::Builder::new()
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let bin = home.path().join("webc-host");
+    if fs::hard_link(BIN, &bin).is_err() {
+        fs::copy(BIN, &bin).unwrap();
+    }
+    let echo = echo_plugin();
+    fs::copy(&echo, home.path().join("libwebc_runner_echo_copy.so")).unwrap();
+    text_file(home.path(), "libwebc_runner_junk.so", "junk");
+    text_file(home.path(), "libother.so", "junk, but not a candidate here");
+    fs::create_dir(home.path().join("plugins")).unwrap();
+    text_file(
+        &home.path().join("plugins"),
+        "anything.so",
+        "junk, a candidate here",
+    );
+    let data = tempfile::tempdir().unwrap();
+    let report = json_of(&webc(
+        &["runners".as_ref(), "--json".as_ref()],
+        &[("XDG_DATA_HOME", data.path())],
+        &bin,
+    ));
+    let sources: Vec<&str> = report["runners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["source"].as_str().unwrap())
+        .collect();
+    let p = |n: &str| home.path().join(n).to_str().unwrap().to_owned();
+    assert_eq!(
+        sources,
+        [
+            p("plugins/anything.so"),
+            p("libwebc_runner_echo_copy.so"),
+            p("libwebc_runner_junk.so")
+        ],
+        "{report:#}"
+    );
+    assert_eq!(
+        runner_with_source(&report, &home.path().join("libwebc_runner_echo_copy.so"))["status"],
+        "ok"
+    );
+}
