@@ -144,7 +144,16 @@ fn each_load_error_directly() {
         other => panic!("wrong_version: {other:?}"),
     }
     match LoadedRunner::load(&bad_plugin("wrong_layout")) {
-        Err(LoadError::Layout { expected, .. }) => assert_eq!(expected, INTERFACE_VERSION),
+        Err(LoadError::Layout {
+            expected, summary, ..
+        }) => {
+            assert_eq!(expected, INTERFACE_VERSION);
+            eprintln!("layout summary: {summary}");
+            assert!(
+                summary.len() > 20,
+                "a summary that says something: {summary:?}"
+            );
+        }
         other => panic!("wrong_layout: {other:?}"),
     }
     for name in ["init_error", "bad_info"] {

@@ -358,15 +358,7 @@ impl LoadedRunner {
                 LibraryError::AbiInstability(report) => LoadError::Layout {
                     path: path.to_owned(),
                     expected: INTERFACE_VERSION.into(),
-                    summary: report
-                        .to_string()
-                        .lines()
-                        .find(|l| !l.trim().is_empty())
-                        .unwrap_or("")
-                        .trim()
-                        .chars()
-                        .take(200)
-                        .collect(),
+                    summary: layout_summary(&report.to_string()),
                 },
                 other => LoadError::Open {
                     path: path.to_owned(),
@@ -413,14 +405,31 @@ impl LoadedRunner {
     }
 }
 
+/// abi_stable's messages span several lines ("Could not open library at:", the path, the
+/// loader's reason): keep them all, on one line.
 fn short_library_error(e: &LibraryError) -> String {
     let s = e.to_string();
-    let line = s
+    let joined: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    joined.join(" ").chars().take(500).collect()
+}
+
+/// The layout report is long; keep its first non-zero "N error(s)" line and the few lines
+/// after it, which name the mismatching type, its size and the package it came from.
+fn layout_summary(report: &str) -> String {
+    let lines: Vec<&str> = report
         .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("unknown error")
-        .trim();
-    line.chars().take(300).collect()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let first_error = lines.iter().position(|l| {
+        l.split_once(" error")
+            .is_some_and(|(n, _)| n.parse::<u64>().is_ok_and(|n| n > 0))
+    });
+    let picked = match first_error {
+        Some(i) => lines[i..].iter().take(6).copied().collect::<Vec<_>>(),
+        None => lines.iter().take(3).copied().collect(),
+    };
+    picked.join("; ").chars().take(400).collect()
 }
 
 impl Runner for LoadedRunner {
