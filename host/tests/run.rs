@@ -397,3 +397,61 @@ fn permissions_are_declared_intersect_granted() {
     code(&o, 0);
     assert!(out(&o).contains("cat /out/f.txt: Noent"), "{}", out(&o));
 }
+
+#[test]
+fn atom_verification_is_remembered_per_package_file() {
+    let env = Env::new();
+    let pkg = package(env.tmp.path(), None);
+    let p = pkg.to_str().unwrap();
+    let first = env
+        .cmd(&[p])
+        .env("WEBC_LOG", "webc_host=debug")
+        .output()
+        .unwrap();
+    code(&first, 0);
+    assert!(!err(&first).contains("cache hit"), "{}", err(&first));
+    let second = env
+        .cmd(&[p])
+        .env("WEBC_LOG", "webc_host=debug")
+        .output()
+        .unwrap();
+    code(&second, 0);
+    assert!(
+        err(&second).contains("atom verified before (cache hit)"),
+        "{}",
+        err(&second)
+    );
+    // Rewriting the file with a tampered atom invalidates the memory (new inode, mtime).
+    let mut bytes = std::fs::read(&pkg).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"not real").unwrap();
+    bytes[at] ^= 1;
+    let tmp = pkg.with_extension("tmp");
+    std::fs::write(&tmp, &bytes).unwrap();
+    std::fs::rename(&tmp, &pkg).unwrap();
+    let third = env.run(&[p]);
+    code(&third, 125);
+    assert!(err(&third).contains("refusing to run"), "{}", err(&third));
+}
+
+#[test]
+fn ctrl_c_ends_the_run_like_a_shell_expects() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let env = Env::new();
+    let pkg = package(env.tmp.path(), None);
+    let mut child = env
+        .cmd(&["--runner-opt", "behave=hang", pkg.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the runner is running (it prints its job first).
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 8];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: sending SIGINT to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let status = child.wait().unwrap();
+    // Killed by SIGINT: a shell reports 128 + 2 = 130.
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
+}
