@@ -7,7 +7,8 @@
 //! File contents are returned as [`Bytes`] slices of the container's buffer (zero-copy).
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::hash::BuildHasherDefault;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
 
@@ -164,7 +165,33 @@ pub struct DirEntry {
 /// A directory's entries, sorted by name bytes, built once per directory.
 #[derive(Debug)]
 struct DirTable {
+    /// [`name_key`] of each entry: a compact array that orders like the names, so a
+    /// binary search compares integers and touches the header only at the end.
+    keys: Vec<u64>,
     entries: Vec<TableEntry>,
+}
+
+/// The first 8 bytes of a name, big-endian, zero-padded. Names contain no NUL byte, so
+/// keys order exactly like the names whenever they differ.
+fn name_key(name: &[u8]) -> u64 {
+    let mut k = [0u8; 8];
+    let n = name.len().min(8);
+    k[..n].copy_from_slice(&name[..n]);
+    u64::from_be_bytes(k)
+}
+
+impl DirTable {
+    /// Index of the entry named `name`.
+    fn find(&self, header: &[u8], name: &[u8]) -> Option<usize> {
+        let key = name_key(name);
+        let lo = self.keys.partition_point(|&k| k < key);
+        let same = self.keys[lo..].partition_point(|&k| k == key);
+        let found = self.entries[lo..lo + same].binary_search_by(|e| {
+            let start = e.name_start as usize;
+            header[start..start + e.name_len as usize].cmp(name)
+        });
+        found.ok().map(|i| lo + i)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -192,7 +219,33 @@ struct VolumeInner {
     header_off: u64,
     data: Bytes,
     data_off: u64,
-    tables: RwLock<HashMap<u64, Arc<DirTable>>>,
+    /// The root record, parsed once.
+    root: OnceLock<Node>,
+    tables: RwLock<Tables>,
+}
+
+/// Directory tables by record offset.
+type Tables = HashMap<u64, Arc<DirTable>, BuildHasherDefault<OffsetHasher>>;
+
+/// Hashes record offsets (unique within a volume) with one multiply; SipHash cost more
+/// than the rest of a lookup step.
+#[derive(Debug, Default, Clone, Copy)]
+struct OffsetHasher(u64);
+
+impl std::hash::Hasher for OffsetHasher {
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 /// Splits a lookup path into segments: `/` separated, empty and `.` segments skipped,
@@ -252,7 +305,8 @@ impl Volume {
                 header_off,
                 data,
                 data_off,
-                tables: RwLock::new(HashMap::new()),
+                root: OnceLock::new(),
+                tables: RwLock::new(Tables::default()),
             }),
         }
     }
@@ -303,6 +357,9 @@ impl Volume {
                 },
             }),
             Version::V2 | Version::V3 => {
+                if let Some(root) = self.inner.root.get() {
+                    return Ok(root.clone());
+                }
                 let node = self.parse_node(0)?;
                 if !node.is_dir() {
                     return Err(Error::malformed(
@@ -311,13 +368,41 @@ impl Volume {
                         "the root record is not a directory",
                     ));
                 }
-                Ok(node)
+                Ok(self.inner.root.get_or_init(|| node).clone())
             }
         }
     }
 
     fn what(&self, thing: &str) -> String {
         format!("{thing} of volume {:?}", self.inner.name)
+    }
+
+    /// Adds the volume's name to a structural error. Hot paths pass plain `&'static str`
+    /// labels and call this, so nothing is formatted unless something is wrong.
+    fn ctx<T>(&self, r: Result<T>) -> Result<T> {
+        r.map_err(|e| match e {
+            Error::Truncated {
+                what,
+                offset,
+                needed,
+                available,
+            } => Error::Truncated {
+                what: self.what(&what),
+                offset,
+                needed,
+                available,
+            },
+            Error::Malformed {
+                what,
+                offset,
+                reason,
+            } => Error::Malformed {
+                what: self.what(&what),
+                offset,
+                reason,
+            },
+            other => other,
+        })
     }
 
     /// Looks `path` up, following symlinks (also in the last segment).
@@ -557,14 +642,9 @@ impl Volume {
         };
         let Some(table) = table else { return Ok(None) };
         let table = self.table(table)?;
-        let header = &self.inner.header;
-        let found = table.entries.binary_search_by(|e| {
-            let start = e.name_start as usize;
-            header[start..start + e.name_len as usize].cmp(name.as_bytes())
-        });
-        match found {
-            Ok(i) => Ok(Some(self.parse_node(table.entries[i].node)?)),
-            Err(_) => Ok(None),
+        match table.find(&self.inner.header, name.as_bytes()) {
+            Some(i) => Ok(Some(self.parse_node(table.entries[i].node)?)),
+            None => Ok(None),
         }
     }
 
@@ -631,7 +711,7 @@ impl Volume {
         let tag = c.u8("record tag")?;
         let kind = match tag {
             TAG_DIR => {
-                let body = c.u64_prefixed(&self.what("directory record"))?;
+                let body = self.ctx(c.u64_prefixed("directory record"))?;
                 let (modified, hash) = if v3 {
                     let mut b = Cursor::new(body, offset + 9);
                     let _accessed = b.u64("directory timestamps")?;
@@ -708,7 +788,7 @@ impl Volume {
             ));
         }
         let body_at = c.offset() + 8;
-        let body = c.u64_prefixed(&self.what("directory record"))?;
+        let body = self.ctx(c.u64_prefixed("directory record"))?;
         let mut b = Cursor::new(body, body_at);
         if v3 {
             b.bytes(24 + 32, "directory timestamps and hash")?;
@@ -728,8 +808,8 @@ impl Volume {
             };
             let name_at = b.offset() + 8;
             let name = b.u64_prefixed("directory entry name")?;
-            let name_str = utf8(name, &self.what("directory entry name"), name_at)?;
-            check_name(name_str, &self.what("directory entry name"), name_at)?;
+            let name_str = self.ctx(utf8(name, "directory entry name", name_at))?;
+            self.ctx(check_name(name_str, "directory entry name", name_at))?;
             // Children come after their parent (the writer emits depth-first pre-order);
             // insisting on it makes cycles impossible.
             if child <= at || child >= header_len {
@@ -768,8 +848,8 @@ impl Volume {
         let end = c.u64("v1 entry record")?;
         let name_at = c.offset();
         let name = c.bytes(name_len, "v1 entry name")?;
-        let name = utf8(name, &self.what("v1 entry name"), name_at)?;
-        check_name(name, &self.what("v1 entry name"), name_at)?;
+        let name = self.ctx(utf8(name, "v1 entry name", name_at))?;
+        self.ctx(check_name(name, "v1 entry name", name_at))?;
         let kind = match ty {
             0 => {
                 let table = if start == end {
@@ -818,7 +898,7 @@ impl Volume {
         let mut c = self.header_cursor(block, "v1 directory block")?;
         let offset = c.offset();
         let len = c.u64("v1 directory block length")?;
-        c.bytes(len, &self.what("v1 directory block"))?;
+        self.ctx(c.bytes(len, "v1 directory block"))?;
         let end = block + 8 + len;
         let mut at = block + 8;
         let mut entries = Vec::with_capacity((len / 24) as usize);
@@ -871,7 +951,8 @@ impl Volume {
                 ));
             }
         }
-        Ok(DirTable { entries })
+        let keys = entries.iter().map(|e| name_key(name(e))).collect();
+        Ok(DirTable { keys, entries })
     }
 }
 
@@ -905,6 +986,31 @@ mod tests {
             0,
         );
         (v, rec)
+    }
+
+    /// Lookups through the integer keys agree with the names, also when names share
+    /// their first 8 bytes or are prefixes of each other.
+    #[test]
+    fn table_keys_find_every_name() {
+        let names = [
+            "zzzzzzzzzzzz",
+            "a",
+            "abcdefgh",
+            "abcdefgh1",
+            "abcdefgh2",
+            "abcdefghij",
+            "b",
+            "\u{e9}t\u{e9}",
+        ];
+        let (v, _) = chain(1, &names);
+        for name in names {
+            let found = v.lookup_nofollow(name);
+            assert!(found.is_ok_and(|n| n.is_some()), "{name}");
+        }
+        for missing in ["abcdefg", "abcdefgh0", "abcdefghi", "c", "\u{e9}"] {
+            let found = v.lookup_nofollow(missing);
+            assert!(found.is_ok_and(|n| n.is_none()), "{missing}");
+        }
     }
 
     /// Found while fuzzing: `n` v2 directory records, each with entries `a` and `b` that
