@@ -395,17 +395,21 @@ pub fn parse_net(text: &str) -> Result<(bool, String)> {
     Ok((listen, addr.to_owned()))
 }
 
-/// `256MiB`, `1GiB`, `512M` (= MiB), `64k`, `2GB` (decimal), `1000` (bytes).
-pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+/// `1.5GiB` → (1.5, "GiB"): a non-negative decimal number and the unit after it.
+fn number_and_unit<'a>(text: &'a str, what: &str) -> std::result::Result<(f64, &'a str), String> {
     let t = text.trim();
     let split = t
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size such as 256MiB"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+    let value = num.parse().map_err(|_| format!("{text:?} is not {what}"))?;
+    Ok((value, unit.trim()))
+}
+
+/// `256MiB`, `1GiB`, `512M` (= MiB), `64k`, `2GB` (decimal), `1000` (bytes).
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let (value, unit) = number_and_unit(text, "a size such as 256MiB")?;
+    let mult: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kib" => 1 << 10,
         "m" | "mib" => 1 << 20,
@@ -430,15 +434,8 @@ pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
 
 /// `30s`, `500ms`, `2m`, `1h`, `1.5s`, `10` (seconds).
 pub fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 30s"))?;
-    let secs = match unit.trim() {
+    let (value, unit) = number_and_unit(text, "a duration such as 30s")?;
+    let secs = match unit {
         "" | "s" => value,
         "ms" => value / 1000.0,
         "m" | "min" => value * 60.0,
