@@ -160,6 +160,14 @@ fn volume(v: &Volume) {
                         Some(listed.len()),
                         "{path:?}: entry_count vs read_dir"
                     );
+                    for e in listed {
+                        assert_eq!(
+                            v.child_of(node, &e.name).ok().flatten().as_ref(),
+                            Some(&e.node),
+                            "{path:?}: child_of({:?}) vs read_dir",
+                            e.name
+                        );
+                    }
                 }
                 assert_eq!(
                     listed.ok(),
