@@ -59,33 +59,49 @@ fn is_key(k: &Value, key: &str) -> bool {
     matches!(k, Value::Text(t) if t == key)
 }
 
+/// Where in the manifest a value sits, e.g. `commands.hello.annotations.wasi.atom`.
+/// Built on the stack while decoding and formatted only when an error is reported.
+#[derive(Debug, Clone, Copy)]
+enum Loc<'a> {
+    Root,
+    Key(&'a Loc<'a>, &'a str),
+    Index(&'a Loc<'a>, usize),
+}
+
+impl std::fmt::Display for Loc<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loc::Root => Ok(()),
+            Loc::Key(Loc::Root, k) => f.write_str(k),
+            Loc::Key(p, k) => write!(f, "{p}.{k}"),
+            Loc::Index(p, i) => write!(f, "{p}[{i}]"),
+        }
+    }
+}
+
+fn err(loc: &Loc<'_>, reason: impl Into<String>) -> Error {
+    Error::manifest(loc.to_string(), reason)
+}
+
 /// Decoding helper: takes typed fields out of a map and keeps the rest.
-struct Fields {
-    loc: String,
+struct Fields<'a> {
+    loc: &'a Loc<'a>,
     order: Vec<Value>,
     entries: Vec<(Value, Value)>,
 }
 
-impl Fields {
-    fn new(v: Value, loc: &str) -> Result<Self> {
+impl<'a> Fields<'a> {
+    fn new(v: Value, loc: &'a Loc<'a>) -> Result<Self> {
         match v {
             Value::Map(entries) => Ok(Fields {
-                loc: loc.to_owned(),
+                loc,
                 order: entries.iter().map(|(k, _)| k.clone()).collect(),
                 entries,
             }),
-            other => Err(Error::manifest(
+            other => Err(err(
                 loc,
                 format!("expected a map, found {}", type_name(&other)),
             )),
-        }
-    }
-
-    fn loc(&self, key: &str) -> String {
-        if self.loc.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.loc)
         }
     }
 
@@ -98,14 +114,13 @@ impl Fields {
     fn opt<T: FromValue>(&mut self, key: &str) -> Result<Option<T>> {
         match self.raw(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => T::from_value(v, &self.loc(key)).map(Some),
+            Some(v) => T::from_value(v, &Loc::Key(self.loc, key)).map(Some),
         }
     }
 
     fn req<T: FromValue>(&mut self, key: &str) -> Result<T> {
-        let loc = self.loc(key);
         self.opt(key)?
-            .ok_or_else(|| Error::manifest(loc, "missing required field"))
+            .ok_or_else(|| err(&Loc::Key(self.loc, key), "missing required field"))
     }
 
     fn finish(self) -> Extra {
@@ -179,7 +194,7 @@ fn type_name(v: &Value) -> &'static str {
 
 /// Conversion from a CBOR value, reporting `loc` on error.
 trait FromValue: Sized {
-    fn from_value(v: Value, loc: &str) -> Result<Self>;
+    fn from_value(v: Value, loc: &Loc<'_>) -> Result<Self>;
 }
 
 /// Conversion to a CBOR value.
@@ -188,10 +203,10 @@ trait ToValue {
 }
 
 impl FromValue for String {
-    fn from_value(v: Value, loc: &str) -> Result<Self> {
+    fn from_value(v: Value, loc: &Loc<'_>) -> Result<Self> {
         match v {
             Value::Text(s) => Ok(s),
-            other => Err(Error::manifest(
+            other => Err(err(
                 loc,
                 format!("expected text, found {}", type_name(&other)),
             )),
@@ -206,10 +221,10 @@ impl ToValue for String {
 }
 
 impl FromValue for bool {
-    fn from_value(v: Value, loc: &str) -> Result<Self> {
+    fn from_value(v: Value, loc: &Loc<'_>) -> Result<Self> {
         match v {
             Value::Bool(b) => Ok(b),
-            other => Err(Error::manifest(
+            other => Err(err(
                 loc,
                 format!("expected a bool, found {}", type_name(&other)),
             )),
@@ -224,7 +239,7 @@ impl ToValue for bool {
 }
 
 impl FromValue for Value {
-    fn from_value(v: Value, _loc: &str) -> Result<Self> {
+    fn from_value(v: Value, _loc: &Loc<'_>) -> Result<Self> {
         Ok(v)
     }
 }
@@ -236,14 +251,14 @@ impl ToValue for Value {
 }
 
 impl<T: FromValue> FromValue for Vec<T> {
-    fn from_value(v: Value, loc: &str) -> Result<Self> {
+    fn from_value(v: Value, loc: &Loc<'_>) -> Result<Self> {
         match v {
             Value::Array(items) => items
                 .into_iter()
                 .enumerate()
-                .map(|(i, v)| T::from_value(v, &format!("{loc}[{i}]")))
+                .map(|(i, v)| T::from_value(v, &Loc::Index(loc, i)))
                 .collect(),
-            other => Err(Error::manifest(
+            other => Err(err(
                 loc,
                 format!("expected an array, found {}", type_name(&other)),
             )),
@@ -258,24 +273,21 @@ impl<T: ToValue> ToValue for Vec<T> {
 }
 
 impl<T: FromValue> FromValue for IndexMap<String, T> {
-    fn from_value(v: Value, loc: &str) -> Result<Self> {
+    fn from_value(v: Value, loc: &Loc<'_>) -> Result<Self> {
         let Value::Map(entries) = v else {
-            return Err(Error::manifest(
-                loc,
-                format!("expected a map, found {}", type_name(&v)),
-            ));
+            return Err(err(loc, format!("expected a map, found {}", type_name(&v))));
         };
         let mut out = IndexMap::with_capacity(entries.len());
         for (k, v) in entries {
             let Value::Text(k) = k else {
-                return Err(Error::manifest(
+                return Err(err(
                     loc,
                     format!("expected text keys, found {}", type_name(&k)),
                 ));
             };
-            let item = T::from_value(v, &format!("{loc}.{k}"))?;
+            let item = T::from_value(v, &Loc::Key(loc, &k))?;
             if out.insert(k.clone(), item).is_some() {
-                return Err(Error::manifest(loc, format!("duplicate key {k:?}")));
+                return Err(err(loc, format!("duplicate key {k:?}")));
             }
         }
         Ok(out)
@@ -314,7 +326,7 @@ macro_rules! cbor_struct {
         }
 
         impl FromValue for $name {
-            fn from_value(v: Value, loc: &str) -> Result<Self> {
+            fn from_value(v: Value, loc: &Loc<'_>) -> Result<Self> {
                 let mut f = Fields::new(v, loc)?;
                 $( let $field = cbor_struct!(@get f $mode $key); )*
                 Ok($name { $( $field, )* extra: f.finish() })
@@ -526,13 +538,13 @@ pub enum Dependency {
 }
 
 impl FromValue for Dependency {
-    fn from_value(v: Value, loc: &str) -> Result<Self> {
+    fn from_value(v: Value, loc: &Loc<'_>) -> Result<Self> {
         match v {
             Value::Text(s) => Ok(Dependency::Text(s)),
             v @ Value::Map(_) => Ok(Dependency::Manifest(Box::new(Manifest::from_value(
                 v, loc,
             )?))),
-            other => Err(Error::manifest(
+            other => Err(err(
                 loc,
                 format!("expected text or a manifest, found {}", type_name(&other)),
             )),
@@ -585,7 +597,7 @@ impl Manifest {
                 ),
             ));
         }
-        Self::from_value(value, "")
+        Self::from_value(value, &Loc::Root)
     }
 
     /// Encodes the manifest as CBOR (byte-identical to the input for decoded manifests).
@@ -768,5 +780,48 @@ mod tests {
             panic!("not a map")
         };
         assert_eq!(entries.first(), Some(&(text("from"), Value::Null)));
+    }
+
+    /// Errors name where in the manifest the problem is.
+    #[test]
+    fn errors_name_their_location() {
+        let wasi = Value::Map(vec![(
+            text("main-args"),
+            Value::Array(vec![text("a"), Value::Integer(1.into())]),
+        )]);
+        let cmd = |wasi: Value| {
+            Value::Map(vec![(
+                text("commands"),
+                Value::Map(vec![(
+                    text("hello"),
+                    Value::Map(vec![
+                        (text("runner"), text("x")),
+                        (text("annotations"), Value::Map(vec![(text("wasi"), wasi)])),
+                    ]),
+                )]),
+            )])
+        };
+        let missing = Manifest::from_cbor(&cbor(&cmd(Value::Map(vec![]))));
+        match missing {
+            Err(Error::Manifest { location, reason }) => {
+                assert_eq!(location, "commands.hello.annotations.wasi.atom");
+                assert_eq!(reason, "missing required field");
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut with_atom = wasi.clone();
+        if let Value::Map(m) = &mut with_atom {
+            m.push((text("atom"), text("a")));
+        }
+        match Manifest::from_cbor(&cbor(&cmd(with_atom))) {
+            Err(Error::Manifest { location, .. }) => {
+                assert_eq!(location, "commands.hello.annotations.wasi.main-args[1]")
+            }
+            other => panic!("{other:?}"),
+        }
+        match Manifest::from_cbor(&cbor(&text("not a map"))) {
+            Err(Error::Manifest { location, .. }) => assert_eq!(location, ""),
+            other => panic!("{other:?}"),
+        }
     }
 }
