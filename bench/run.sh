@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 
 if [[ "${SKIP_RUN:-0}" != 1 ]]; then
-  cargo bench -p webc-bench --bench reader -- --warm-up-time 1 --measurement-time 3 "$@"
+  # The host-overhead bench spawns the release binary and loads the echo test plugin.
+  cargo build --release -p webc-host -p webc-runner-test-echo-plugin
+  cargo bench -p webc-bench -- --warm-up-time 1 --measurement-time 3 "$@"
 fi
 
 python3 - "$target/criterion" <<'PY'
@@ -17,7 +19,7 @@ import json, os, sys
 root = sys.argv[1]
 rows = {}  # group -> {function: (median ns per element, elements)}
 for dirpath, _, files in os.walk(root):
-    if os.path.basename(dirpath) != "new" or "estimates.json" not in files:
+    if os.path.basename(dirpath) != "new" or "estimates.json" not in files or "benchmark.json" not in files:
         continue
     with open(os.path.join(dirpath, "benchmark.json")) as f:
         meta = json.load(f)
@@ -48,6 +50,8 @@ if not rows:
 print("| benchmark | ours | webc 12.0.1 | tar | ours / webc | ours / tar |")
 print("|---|---:|---:|---:|---:|---:|")
 for group in sorted(rows):
+    if group == "host":
+        continue
     ours, webc, tar = (get(group, f) for f in ("ours", "webc", "tar"))
     per = " (per lookup)" if any(v[1] > 1 for v in rows[group].values()) else ""
     print(f"| {group}{per} | {fmt(ours)} | {fmt(webc)} | {fmt(tar)} | {ratio(ours, webc)} | {ratio(ours, tar)} |")
@@ -67,6 +71,14 @@ for big, small in (("big-v3/read-small", "fixture-v3/read-small"),
     if b and s:
         ok = "OK " if b <= 1.5 * s else "MISS"
         print(f"- [{ok}] repeated lookups {big} vs {small}: {fmt(b)} vs {fmt(s)} = {b / s:.2f}× (target <= 1.50)")
+host = rows.get("host", {})
+if host:
+    print()
+    print("| host overhead (open + resolve + load plugin + call an empty runner) | time | target |")
+    print("|---|---:|---:|")
+    for fn in sorted(host):
+        ns = host[fn][0]
+        print(f"| {fn} | {fmt(ns)} | {'OK' if ns <= 3e6 else 'MISS'} (<= 3 ms) |")
 first = get("big-v3/first-lookup", "ours")
 if first:
     print(f"- [info] first lookup after open in the 1 GiB package (cold tables): {fmt(first)} (webc: {fmt(get('big-v3/first-lookup', 'webc'))})")
