@@ -455,3 +455,37 @@ fn ctrl_c_ends_the_run_like_a_shell_expects() {
     // Killed by SIGINT: a shell reports 128 + 2 = 130.
     assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
 }
+
+#[test]
+fn directories_and_bare_modules_run_too() {
+    let env = Env::new();
+    // A wasmer.toml project is packed in memory and run.
+    let dir = env.tmp.path().join("project");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("m.bin"), b"module bytes").unwrap();
+    std::fs::write(
+        dir.join("wasmer.toml"),
+        format!(
+            "[package]\nname = \"t/p\"\nversion = \"0.1.0\"\n\n[[module]]\nname = \"m\"\nsource = \"m.bin\"\n\n\
+             [[command]]\nname = \"go\"\nmodule = \"m\"\nrunner = \"{ECHO}\"\n"
+        ),
+    )
+    .unwrap();
+    let o = env.run(&[dir.to_str().unwrap(), "--", "arg"]);
+    code(&o, 0);
+    assert!(
+        out(&o).contains("command=go\natom=m bytes=12\nargs=[\"arg\"]"),
+        "{}",
+        out(&o)
+    );
+    // A bare module becomes a one-command WASI package named after the file; with no WASI
+    // runner installed that is a clear 127 naming the runner.
+    let wasm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../container/tests/fixtures/hello.wasm");
+    let o = env.run(&[wasm.to_str().unwrap()]);
+    code(&o, 127);
+    assert!(
+        err(&o).contains("no runner serves https://webc.org/runner/wasi"),
+        "{}",
+        err(&o)
+    );
+}
