@@ -29,7 +29,11 @@ fn ns(secs: i64, nsec: i64) -> u64 {
 
 /// The WASI file type of host metadata.
 pub(crate) fn host_filetype(md: &Metadata) -> FileType {
-    let t = md.file_type();
+    entry_filetype(md.file_type())
+}
+
+/// The WASI file type of a host file type (from metadata or a directory entry).
+pub(crate) fn entry_filetype(t: cap_std::fs::FileType) -> FileType {
     if t.is_dir() {
         FileType::Directory
     } else if t.is_file() {

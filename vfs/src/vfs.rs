@@ -9,14 +9,15 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use bytes::Bytes;
 use cap_fs_ext::{DirExt as _, FollowSymlinks, OpenOptionsFollowExt as _};
-use cap_std::fs::{FileTypeExt as _, Metadata};
+use cap_std::fs::Metadata;
 use webc_runner_api::fs::{
     DirEntry, Errno, FileSystem, FileType, FsResult, Handle, HandleInfo, OpenOptions, Preopen,
     SetTime, Stat, Whence,
 };
 
 use crate::host::{
-    host_errno, host_filetype, host_stat, system_time, time_spec, volume_filetype, volume_stat,
+    entry_filetype, host_errno, host_filetype, host_stat, system_time, time_spec, volume_filetype,
+    volume_stat,
 };
 use crate::ns::{At, Loc, Namespace, SYNTHETIC_DEV, ends_as_dir, rel_or_dot};
 
@@ -107,24 +108,6 @@ fn retry<T>(mut f: impl FnMut() -> std::io::Result<T>) -> FsResult<T> {
 
 fn is_dot(name: &str) -> bool {
     name == "." || name == ".."
-}
-
-fn cap_entry_type(t: cap_std::fs::FileType) -> FileType {
-    if t.is_dir() {
-        FileType::Directory
-    } else if t.is_file() {
-        FileType::RegularFile
-    } else if t.is_symlink() {
-        FileType::SymbolicLink
-    } else if t.is_block_device() {
-        FileType::BlockDevice
-    } else if t.is_char_device() {
-        FileType::CharacterDevice
-    } else if t.is_socket() {
-        FileType::SocketStream
-    } else {
-        FileType::Unknown
-    }
 }
 
 impl Vfs {
@@ -305,7 +288,7 @@ impl Vfs {
                         continue;
                     };
                     let ino = rustix::fs::DirEntryExt::ino(&e);
-                    let ft = e.file_type().map_or(FileType::Unknown, cap_entry_type);
+                    let ft = e.file_type().map_or(FileType::Unknown, entry_filetype);
                     entries.insert(name.to_owned(), (ino, ft));
                 }
             }
