@@ -17,36 +17,10 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
-/// Cache problems (all host-side, exit 125).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CacheError {
-    /// No directory could be determined (no `HOME`).
-    #[error("no cache directory: set --cache-dir, WEBC_HOST_CACHE, XDG_CACHE_HOME or HOME")]
-    NoLocation,
-    /// The directory is not safely ours.
-    #[error("refusing cache directory {path}: {reason}")]
-    Unsafe {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
-    /// I/O failure.
-    #[error("cache {path}: {source}")]
-    Io {
-        /// The path involved.
-        path: PathBuf,
-        /// The error.
-        #[source]
-        source: std::io::Error,
-    },
-}
+use crate::error::{Error, Result};
 
-type Result<T, E = CacheError> = std::result::Result<T, E>;
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
-    move |source| CacheError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
         path: path.to_owned(),
         source,
     }
@@ -86,7 +60,7 @@ impl Cache {
         }
         env("HOME")
             .map(|h| h.join(".cache/webc-host"))
-            .ok_or(CacheError::NoLocation)
+            .ok_or(Error::NoCacheLocation)
     }
 
     /// Opens (creating, `0700`) the cache at `root`, refusing it if it is not safely ours.
@@ -220,7 +194,7 @@ fn make_private_dir(dir: &Path) -> Result<()> {
         Err(e) => return Err(io(dir)(e)),
     }
     let meta = fs::symlink_metadata(dir).map_err(io(dir))?;
-    let unsafe_dir = |reason: String| CacheError::Unsafe {
+    let unsafe_dir = |reason: String| Error::UnsafeCache {
         path: dir.to_owned(),
         reason,
     };
@@ -275,14 +249,14 @@ mod tests {
         assert_eq!(d.file_name().unwrap(), "wasi_.._x");
         // Group/world-writable cache: refused.
         fs::set_permissions(&root, fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(matches!(Cache::open(&root), Err(CacheError::Unsafe { .. })));
+        assert!(matches!(Cache::open(&root), Err(Error::UnsafeCache { .. })));
         fs::set_permissions(&root, fs::Permissions::from_mode(0o700)).unwrap();
         // A symlink where the cache should be: refused.
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&root, &link).unwrap();
         assert!(matches!(
             Cache::open(&link.join("")),
-            Ok(_) | Err(CacheError::Unsafe { .. })
+            Ok(_) | Err(Error::UnsafeCache { .. })
         ));
         let file = tmp.path().join("file");
         fs::write(&file, b"x").unwrap();

@@ -2,6 +2,10 @@
 
 use std::path::PathBuf;
 
+use webc_runner_api::RunnerError;
+
+use crate::registry::Rejection;
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -50,6 +54,154 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The package could not be read, packed or understood (for `run`).
+    #[error("{0}")]
+    Package(String),
+    /// No such command (or no default command).
+    #[error("{0}")]
+    NoCommand(String),
+    /// The atom failed verification: it is not run.
+    #[error("refusing to run: {0}")]
+    Integrity(String),
+    /// The program's file system could not be set up (e.g. a granted directory is missing).
+    #[error("cannot set up the program's file system: {0}")]
+    Fs(String),
+    /// The runner failed.
+    #[error("runner {runner}: {error}")]
+    Runner {
+        /// The runner's name.
+        runner: String,
+        /// What it reported.
+        error: RunnerError,
+    },
+    /// The `permissions` annotation is malformed.
+    #[error("invalid `permissions` annotation: {key}: {reason}")]
+    Declaration {
+        /// Where, e.g. `permissions.fs[0].mode`.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A command-line grant could not be parsed.
+    #[error("invalid {option} {value:?}: {reason}")]
+    Grant {
+        /// The option, e.g. `--mount`.
+        option: &'static str,
+        /// What was given.
+        value: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A grant the package does not declare.
+    #[error("permission refused: {grant} is not declared by the package ({declared})")]
+    Refused {
+        /// The grant, e.g. `--mount /src:/data:rw`.
+        grant: String,
+        /// What the package declares for that key.
+        declared: String,
+    },
+    /// No cache directory could be determined (no `HOME`).
+    #[error("no cache directory: set --cache-dir, WEBC_HOST_CACHE, XDG_CACHE_HOME or HOME")]
+    NoCacheLocation,
+    /// The cache directory is not safely ours.
+    #[error("refusing cache directory {}: {reason}", path.display())]
+    UnsafeCache {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The command's runner string is not a runner URI.
+    #[error("invalid runner URI {uri:?}: {reason}")]
+    InvalidUri {
+        /// As written.
+        uri: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A `--runner URI=NAME` argument is malformed.
+    #[error("invalid --runner {arg:?}: {reason}")]
+    InvalidPreference {
+        /// As written.
+        arg: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No runner serves this runner URI at all (any version).
+    #[error("no runner serves {uri}; available: {}{}", list_or_none(available), quarantined_hint(*quarantined))]
+    NoRunner {
+        /// The URI asked for (normalised, with its version).
+        uri: String,
+        /// Every runner URI that is served, as `URI (runner, …)`.
+        available: Vec<String>,
+        /// How many plugins are quarantined (they might have served it).
+        quarantined: usize,
+    },
+    /// Runners exist for this URI but none can run this command.
+    #[error("no usable runner for {uri} (atom kind {atom_kind}): {}", rejected.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    NoUsable {
+        /// The URI asked for.
+        uri: String,
+        /// The atom kind asked for.
+        atom_kind: String,
+        /// Each runner serving the URI's name, and why it was not used.
+        rejected: Vec<Rejection>,
+    },
+    /// The runner named by `--runner URI=NAME` cannot be used.
+    #[error("--runner {uri}={runner}: {reason}")]
+    Preference {
+        /// The URI the preference is for.
+        uri: String,
+        /// The runner preferred.
+        runner: String,
+        /// Why it cannot be used (unknown, does not serve the URI, unavailable, …).
+        reason: String,
+    },
+}
+
+/// Exit code: a host-side failure (bad package, permission refused, plugin failure).
+pub const EXIT_HOST: u8 = 125;
+/// Exit code: the runner cannot execute the atom.
+pub const EXIT_CANNOT_EXECUTE: u8 = 126;
+/// Exit code: no such command, or no runner for it.
+pub const EXIT_NOT_FOUND: u8 = 127;
+
+impl Error {
+    /// Is this "no such runner" (no runner serves the URI, or the URI is invalid), as
+    /// opposed to runners that exist but cannot be used?
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NoRunner { .. } | Error::InvalidUri { .. })
+    }
+
+    /// The process exit code for this failure (`webc-host run`'s table).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::NoCommand(_) | Error::NoRunner { .. } | Error::InvalidUri { .. } => {
+                EXIT_NOT_FOUND
+            }
+            Error::Runner {
+                error: RunnerError::CannotExecute(_),
+                ..
+            } => EXIT_CANNOT_EXECUTE,
+            _ => EXIT_HOST,
+        }
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none (no runner plugins were found; see `webc-host runners`)".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn quarantined_hint(n: usize) -> String {
+    match n {
+        0 => String::new(),
+        1 => " (1 plugin is quarantined; see `webc-host runners`)".into(),
+        n => format!(" ({n} plugins are quarantined; see `webc-host runners`)"),
+    }
 }
 
 impl Error {

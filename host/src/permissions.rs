@@ -28,39 +28,7 @@ use webc_runner_api::{Limits, Network};
 /// Memory limit when neither the package nor the user sets one: 4 GiB.
 pub const DEFAULT_MEMORY: u64 = 4 << 30;
 
-/// A permission problem: a malformed declaration or grant, or a grant beyond the declaration.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PermissionError {
-    /// The `permissions` annotation is malformed.
-    #[error("invalid `permissions` annotation: {key}: {reason}")]
-    Declaration {
-        /// Where, e.g. `permissions.fs[0].mode`.
-        key: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A command-line grant could not be parsed.
-    #[error("invalid {option} {value:?}: {reason}")]
-    Grant {
-        /// The option, e.g. `--mount`.
-        option: &'static str,
-        /// What was given.
-        value: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A grant the package does not declare.
-    #[error("permission refused: {grant} is not declared by the package ({declared})")]
-    Refused {
-        /// The grant, e.g. `--mount /src:/data:rw`.
-        grant: String,
-        /// What the package declares for that key.
-        declared: String,
-    },
-}
-
-type Result<T, E = PermissionError> = std::result::Result<T, E>;
+use crate::error::{Error, Result};
 
 /// Read-only or read-write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -161,8 +129,8 @@ pub struct Effective {
     pub not_granted: Vec<String>,
 }
 
-fn decl_err(key: impl Into<String>, reason: impl Into<String>) -> PermissionError {
-    PermissionError::Declaration {
+fn decl_err(key: impl Into<String>, reason: impl Into<String>) -> Error {
+    Error::Declaration {
         key: key.into(),
         reason: reason.into(),
     }
@@ -337,7 +305,7 @@ fn check_addr(addr: &str) -> std::result::Result<(), String> {
 
 /// `HOST:GUEST[:ro|rw]` (default rw).
 pub fn parse_mount(text: &str) -> Result<Mount> {
-    let err = |reason: &str| PermissionError::Grant {
+    let err = |reason: &str| Error::Grant {
         option: "--mount",
         value: text.into(),
         reason: reason.into(),
@@ -367,7 +335,7 @@ pub fn parse_env(text: &str) -> Result<(String, Option<String>)> {
         None => (text, None),
     };
     if k.is_empty() || k.contains('\0') {
-        return Err(PermissionError::Grant {
+        return Err(Error::Grant {
             option: "--env",
             value: text.into(),
             reason: "expected K=V or K".into(),
@@ -378,7 +346,7 @@ pub fn parse_env(text: &str) -> Result<(String, Option<String>)> {
 
 /// `connect:HOST:PORT` or `listen:HOST:PORT`; returns (is_listen, addr).
 pub fn parse_net(text: &str) -> Result<(bool, String)> {
-    let err = |reason: String| PermissionError::Grant {
+    let err = |reason: String| Error::Grant {
         option: "--allow-net",
         value: text.into(),
         reason,
@@ -471,7 +439,7 @@ pub fn effective(
                     .filter(|dd| is_within(&m.guest, &dd.guest))
                     .max_by_key(|dd| dd.guest.len());
             let Some(cover) = cover else {
-                return Err(PermissionError::Refused {
+                return Err(Error::Refused {
                     grant: format!(
                         "--mount {}:{}:{}",
                         m.host.display(),
@@ -493,14 +461,14 @@ pub fn effective(
         if let Some(d) = declared
             && !d.env.iter().any(|e| e == k)
         {
-            return Err(PermissionError::Refused {
+            return Err(Error::Refused {
                 grant: format!("--env {k}"),
                 declared: describe(d.env.iter().cloned(), "env"),
             });
         }
         let value = match v {
             Some(v) => v.clone(),
-            None => host_env(k).ok_or_else(|| PermissionError::Grant {
+            None => host_env(k).ok_or_else(|| Error::Grant {
                 option: "--env",
                 value: k.clone(),
                 reason: "not set in the host environment".into(),
@@ -514,7 +482,7 @@ pub fn effective(
                 let allowed = if listen { &d.listen } else { &d.connect };
                 if !allowed.iter().any(|a| a == addr) {
                     let kind = if listen { "listen" } else { "connect" };
-                    return Err(PermissionError::Refused {
+                    return Err(Error::Refused {
                         grant: format!("--allow-net {kind}:{addr}"),
                         declared: describe(allowed.iter().cloned(), &format!("net.{kind}")),
                     });
@@ -664,7 +632,7 @@ mod tests {
         ];
         for (v, key) in bad {
             match declared(&annotations(v)) {
-                Err(PermissionError::Declaration { key: k, .. }) => assert_eq!(k, key),
+                Err(Error::Declaration { key: k, .. }) => assert_eq!(k, key),
                 other => panic!("{key}: {other:?}"),
             }
         }
@@ -758,7 +726,7 @@ mod tests {
         ];
         for (g, key) in refused.iter().zip(keys) {
             match effective(Some(&d), g, env) {
-                Err(PermissionError::Refused { grant, .. }) => assert_eq!(grant, key),
+                Err(Error::Refused { grant, .. }) => assert_eq!(grant, key),
                 other => panic!("{key}: {other:?}"),
             }
         }
@@ -767,10 +735,7 @@ mod tests {
             env: vec![("NOPE".into(), None)],
             ..Default::default()
         };
-        assert!(matches!(
-            effective(None, &g, env),
-            Err(PermissionError::Grant { .. })
-        ));
+        assert!(matches!(effective(None, &g, env), Err(Error::Grant { .. })));
     }
 
     #[test]

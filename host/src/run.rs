@@ -11,7 +11,7 @@
 //!    a private `/tmp`) with `webc-vfs`;
 //! 5. selects the runner through the [`Registry`] (dlopening only that plugin) and hands it
 //!    the job. The outcome's exit code is the program's; host-side failures map to the codes
-//!    of [`RunError::exit_code`].
+//!    of [`Error::exit_code`].
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -22,73 +22,19 @@ use webc_container::manifest::{
     AtomMeta, Command, CommandAnnotations, KIND_WASM, Manifest, RUNNER_WASI, Wasi, atom_signature,
 };
 use webc_container::{Container, Version};
-use webc_runner_api::{Job, JobSpec, Outcome, Runner, RunnerError};
+use webc_runner_api::{Job, JobSpec, Outcome, Runner};
 use webc_vfs::VfsBuilder;
 
 use crate::cache::Cache;
-use crate::permissions::{self, Declared, Effective, Grants, Mode, PermissionError};
-use crate::registry::{DiscoveryOptions, Preferences, Registry, SelectError, Selected};
+use crate::error::Error;
+use crate::permissions::{self, Declared, Effective, Grants, Mode};
+use crate::registry::{DiscoveryOptions, Preferences, Registry, Selected};
 
-/// Exit code: a host-side failure (bad package, permission refused, plugin failure).
-pub const EXIT_HOST: u8 = 125;
-/// Exit code: the runner cannot execute the atom.
-pub const EXIT_CANNOT_EXECUTE: u8 = 126;
-/// Exit code: no such command, or no runner for it.
-pub const EXIT_NOT_FOUND: u8 = 127;
+pub use crate::error::{EXIT_CANNOT_EXECUTE, EXIT_HOST, EXIT_NOT_FOUND};
 /// Exit code: the time limit was reached.
 pub const EXIT_TIMEOUT: u8 = 124;
 /// Exit code: the guest trapped or aborted.
 pub const EXIT_TRAP: u8 = 134;
-
-/// Why a run did not happen or failed on the host side.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    /// The package could not be read, packed or understood.
-    #[error("{0}")]
-    Package(String),
-    /// No such command (or no default command).
-    #[error("{0}")]
-    NoCommand(String),
-    /// No runner can run the command.
-    #[error(transparent)]
-    Select(#[from] SelectError),
-    /// A permission problem.
-    #[error(transparent)]
-    Permission(#[from] PermissionError),
-    /// The atom failed verification.
-    #[error("refusing to run: {0}")]
-    Integrity(String),
-    /// The file system could not be set up (e.g. a granted directory does not exist).
-    #[error("cannot set up the program's file system: {0}")]
-    Fs(String),
-    /// The cache could not be used.
-    #[error(transparent)]
-    Cache(#[from] crate::cache::CacheError),
-    /// The runner failed.
-    #[error("runner {runner}: {error}")]
-    Runner {
-        /// The runner's name.
-        runner: String,
-        /// What it reported.
-        error: RunnerError,
-    },
-}
-
-impl RunError {
-    /// The process exit code for this failure.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            RunError::NoCommand(_) => EXIT_NOT_FOUND,
-            RunError::Select(e) if e.is_not_found() => EXIT_NOT_FOUND,
-            RunError::Runner {
-                error: RunnerError::CannotExecute(_),
-                ..
-            } => EXIT_CANNOT_EXECUTE,
-            _ => EXIT_HOST,
-        }
-    }
-}
 
 /// The exit code of a finished run.
 pub fn outcome_exit_code(outcome: Outcome) -> u8 {
@@ -145,18 +91,18 @@ impl Package {
     /// Opens `path`: a `.webc` file (memory-mapped), a directory with a `wasmer.toml` (packed
     /// in memory), or a bare WebAssembly module (`\0asm`; run as a one-command WASI package
     /// named after the file, as `wasmer run prog.wasm` does).
-    pub fn open(path: &Path) -> Result<Package, RunError> {
+    pub fn open(path: &Path) -> Result<Package, Error> {
         let display = path.display();
         let meta = std::fs::metadata(path)
-            .map_err(|e| RunError::Package(format!("cannot open {display}: {e}")))?;
+            .map_err(|e| Error::Package(format!("cannot open {display}: {e}")))?;
         if meta.is_dir() {
             let pkg = webc_pack::Package::from_dir(path)
-                .map_err(|e| RunError::Package(format!("cannot pack {display}: {e}")))?;
+                .map_err(|e| Error::Package(format!("cannot pack {display}: {e}")))?;
             let bytes = pkg
                 .to_bytes()
-                .map_err(|e| RunError::Package(format!("cannot pack {display}: {e}")))?;
+                .map_err(|e| Error::Package(format!("cannot pack {display}: {e}")))?;
             let container = Container::from_bytes(bytes).map_err(|e| {
-                RunError::Package(format!("{display}: packed container does not open: {e}"))
+                Error::Package(format!("{display}: packed container does not open: {e}"))
             })?;
             return Ok(Package {
                 container,
@@ -166,10 +112,10 @@ impl Package {
         let mut head = [0u8; 8];
         let n = std::fs::File::open(path)
             .and_then(|mut f| f.read(&mut head))
-            .map_err(|e| RunError::Package(format!("cannot read {display}: {e}")))?;
+            .map_err(|e| Error::Package(format!("cannot read {display}: {e}")))?;
         if n >= 4 && head[..4] == *b"\0asm" {
             let wasm = std::fs::read(path)
-                .map_err(|e| RunError::Package(format!("cannot read {display}: {e}")))?;
+                .map_err(|e| Error::Package(format!("cannot read {display}: {e}")))?;
             let name = path
                 .file_stem()
                 .and_then(|s| s.to_str())
@@ -181,12 +127,12 @@ impl Package {
             });
         }
         if meta.len() == 0 {
-            return Err(RunError::Package(format!(
+            return Err(Error::Package(format!(
                 "{display} is an empty file, not a webc package"
             )));
         }
         let container = Container::open(path)
-            .map_err(|e| RunError::Package(format!("cannot read {display}: {e}")))?;
+            .map_err(|e| Error::Package(format!("cannot read {display}: {e}")))?;
         Ok(Package {
             container,
             file: Some(path.to_owned()),
@@ -195,7 +141,7 @@ impl Package {
 }
 
 /// A v3 container with one WASI command `name` running the module `wasm`.
-fn wasm_package(name: &str, wasm: Vec<u8>) -> Result<Container, RunError> {
+fn wasm_package(name: &str, wasm: Vec<u8>) -> Result<Container, Error> {
     use sha2::Digest as _;
     let name: String = name
         .chars()
@@ -244,9 +190,8 @@ fn wasm_package(name: &str, wasm: Vec<u8>) -> Result<Container, RunError> {
     };
     let bytes = writer
         .to_bytes(Version::V3)
-        .map_err(|e| RunError::Package(format!("cannot wrap the module: {e}")))?;
-    Container::from_bytes(bytes)
-        .map_err(|e| RunError::Package(format!("cannot wrap the module: {e}")))
+        .map_err(|e| Error::Package(format!("cannot wrap the module: {e}")))?;
+    Container::from_bytes(bytes).map_err(|e| Error::Package(format!("cannot wrap the module: {e}")))
 }
 
 /// Everything decided before a run starts (what `run --explain` prints).
@@ -327,7 +272,7 @@ impl HostBuilder {
     }
 
     /// Discovers plugins and opens the cache.
-    pub fn build(self) -> Result<Host, RunError> {
+    pub fn build(self) -> Result<Host, Error> {
         let cache = if self.no_cache {
             None
         } else {
@@ -374,7 +319,7 @@ impl Host {
     }
 
     /// Decides command, atom, permissions and runner without running anything.
-    pub fn plan(&self, pkg: &Package, opts: &RunOptions) -> Result<Plan, RunError> {
+    pub fn plan(&self, pkg: &Package, opts: &RunOptions) -> Result<Plan, Error> {
         let manifest = pkg.container.manifest();
         let names: Vec<&str> = manifest.commands().map(|(n, _)| n.as_str()).collect();
         let list = || {
@@ -387,7 +332,7 @@ impl Host {
         let command = match &opts.command {
             Some(c) => {
                 if manifest.command(c).is_none() {
-                    return Err(RunError::NoCommand(format!(
+                    return Err(Error::NoCommand(format!(
                         "no command {c:?} in this package ({})",
                         list()
                     )));
@@ -398,20 +343,20 @@ impl Host {
                 .default_command()
                 .map(str::to_owned)
                 .ok_or_else(|| {
-                    RunError::NoCommand(format!(
+                    Error::NoCommand(format!(
                         "the package has no entrypoint and more than one command; name one ({})",
                         list()
                     ))
                 })?,
         };
         let cmd = manifest.command(&command).ok_or_else(|| {
-            RunError::NoCommand(format!(
+            Error::NoCommand(format!(
                 "the entrypoint {command:?} is not a command of this package ({})",
                 list()
             ))
         })?;
         let atom = manifest.command_atom(&command).ok_or_else(|| {
-            RunError::Package(format!(
+            Error::Package(format!(
                 "command {command:?}: cannot tell which atom it runs"
             ))
         })?;
@@ -420,7 +365,7 @@ impl Host {
             .find(|(n, _)| **n == atom)
             .map(|(_, m)| m)
             .ok_or_else(|| {
-                RunError::Package(format!(
+                Error::Package(format!(
                     "command {command:?} runs atom {atom:?}, which the manifest does not list"
                 ))
             })?;
@@ -447,7 +392,7 @@ impl Host {
         pkg: &Package,
         opts: &RunOptions,
         stdio: Stdio<'_>,
-    ) -> Result<Outcome, RunError> {
+    ) -> Result<Outcome, Error> {
         let plan = self.plan(pkg, opts)?;
         self.run_plan(pkg, opts, &plan, stdio)
     }
@@ -459,7 +404,7 @@ impl Host {
         opts: &RunOptions,
         plan: &Plan,
         stdio: Stdio<'_>,
-    ) -> Result<Outcome, RunError> {
+    ) -> Result<Outcome, Error> {
         let c = &pkg.container;
         let manifest = c.manifest();
         let meta = manifest
@@ -470,7 +415,7 @@ impl Host {
         let atom = self.verified_atom(pkg, &plan.atom, &meta.signature)?;
         let mut vfs = VfsBuilder::new()
             .volume_mounts_from(c)
-            .map_err(|e| RunError::Fs(e.to_string()))?;
+            .map_err(|e| Error::Fs(e.to_string()))?;
         for m in &plan.effective.mounts {
             let mode = match m.mode {
                 Mode::Ro => webc_vfs::Mode::ReadOnly,
@@ -478,12 +423,12 @@ impl Host {
             };
             vfs = vfs
                 .grant_dir(&m.host, &m.guest, mode)
-                .map_err(|e| RunError::Fs(e.to_string()))?;
+                .map_err(|e| Error::Fs(e.to_string()))?;
         }
         let vfs = vfs
             .tmp(true)
             .build()
-            .map_err(|e| RunError::Fs(e.to_string()))?;
+            .map_err(|e| Error::Fs(e.to_string()))?;
         let cmd = manifest.command(&plan.command).cloned().unwrap_or_default();
         let cache_dir = match &self.cache {
             Some(cache) => Some(cache.runner_dir(&plan.selected.info.name)?),
@@ -522,7 +467,7 @@ impl Host {
         plan.selected
             .runner
             .run(job)
-            .map_err(|error| RunError::Runner { runner, error })
+            .map_err(|error| Error::Runner { runner, error })
     }
 
     fn verified_atom(
@@ -530,7 +475,7 @@ impl Host {
         pkg: &Package,
         name: &str,
         signature: &str,
-    ) -> Result<bytes::Bytes, RunError> {
+    ) -> Result<bytes::Bytes, Error> {
         if let (Some(cache), Some(file)) = (&self.cache, &pkg.file)
             && cache.is_verified(file, name, signature)
         {
@@ -538,12 +483,12 @@ impl Host {
             return pkg
                 .container
                 .atom(name)
-                .map_err(|e| RunError::Package(e.to_string()));
+                .map_err(|e| Error::Package(e.to_string()));
         }
         let bytes = pkg
             .container
             .verified_atom(name)
-            .map_err(|e| RunError::Integrity(e.to_string()))?;
+            .map_err(|e| Error::Integrity(e.to_string()))?;
         if let (Some(cache), Some(file)) = (&self.cache, &pkg.file)
             && let Err(e) = cache.mark_verified(file, name, signature)
         {

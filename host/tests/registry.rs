@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use webc_host::registry::{
-    DirStatus, DiscoveryOptions, Entry, Origin, Preferences, Registry, SelectError, Source, Status,
+    DirStatus, DiscoveryOptions, Entry, Origin, Preferences, Registry, Source, Status,
 };
 use webc_runner_api::abi::{INTERFACE_VERSION, LoadError, LoadedRunner};
 
@@ -350,7 +350,7 @@ fn metadata_cache_hits_invalidation_and_corruption() {
     let e = r7
         .select(ECHO_URI, ANY_KIND, &Preferences::new())
         .unwrap_err();
-    assert!(matches!(e, SelectError::NoUsable { .. }), "{e}");
+    assert!(matches!(e, webc_host::Error::NoUsable { .. }), "{e}");
     assert!(
         e.to_string()
             .ends_with("test-echo: cannot dlopen it: no such file"),

@@ -54,7 +54,8 @@ pub use self::discovery::{
     DirStatus, DiscoveryOptions, EXE_DIR_PLUGIN_PREFIX, Origin, PLUGINS_ENV, PluginDir,
 };
 use self::metadata::{Described, FileKey, MetadataCache};
-pub use self::select::{Preferences, Rejection, RunnerPreference, SelectError, Selected};
+pub use self::select::{Preferences, Rejection, RunnerPreference, Selected};
+use crate::Error;
 
 /// The conventional name of the metadata cache file inside the host's cache directory.
 pub const METADATA_CACHE_FILE: &str = "plugins.json";
@@ -377,14 +378,14 @@ impl Registry {
     ///
     /// # Errors
     ///
-    /// [`SelectError`] saying what was asked and, depending on the case, which runners
+    /// [`Error`] saying what was asked and, depending on the case, which runners
     /// exist for it and why each is unusable, or which runner URIs are served at all.
     pub fn select(
         &self,
         uri: &str,
         atom_kind: &str,
         preferences: &Preferences,
-    ) -> Result<Selected, SelectError> {
+    ) -> Result<Selected, Error> {
         select::select(self, uri, atom_kind, preferences)
     }
 

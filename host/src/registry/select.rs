@@ -9,6 +9,7 @@ use webc_runner_api::uri::RunnerUri;
 use webc_runner_api::{Availability, Runner, RunnerInfo};
 
 use super::{Entry, Registry, Source, one_line};
+use crate::Error;
 
 /// The runner chosen for a command.
 #[derive(Clone)]
@@ -44,11 +45,11 @@ pub struct RunnerPreference {
 }
 
 impl FromStr for RunnerPreference {
-    type Err = SelectError;
+    type Err = Error;
 
     /// Parses `URI=NAME` (`onnx=onnx-tract`, `https://webc.org/runner/wasi=wasi`).
-    fn from_str(s: &str) -> Result<Self, SelectError> {
-        let invalid = |reason: String| SelectError::InvalidPreference {
+    fn from_str(s: &str) -> Result<Self, Error> {
+        let invalid = |reason: String| Error::InvalidPreference {
             arg: s.to_owned(),
             reason,
         };
@@ -84,9 +85,9 @@ impl Preferences {
     ///
     /// # Errors
     ///
-    /// [`SelectError::InvalidPreference`] when `uri` is not a runner URI.
-    pub fn prefer(&mut self, uri: &str, runner: &str) -> Result<(), SelectError> {
-        let parsed = RunnerUri::parse(uri).map_err(|reason| SelectError::InvalidPreference {
+    /// [`Error::InvalidPreference`] when `uri` is not a runner URI.
+    pub fn prefer(&mut self, uri: &str, runner: &str) -> Result<(), Error> {
+        let parsed = RunnerUri::parse(uri).map_err(|reason| Error::InvalidPreference {
             arg: format!("{uri}={runner}"),
             reason,
         })?;
@@ -133,85 +134,6 @@ pub struct Rejection {
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.runner, self.reason)
-    }
-}
-
-/// Why no runner could be chosen.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SelectError {
-    /// The command's runner string is not a runner URI.
-    #[error("invalid runner URI {uri:?}: {reason}")]
-    InvalidUri {
-        /// As written.
-        uri: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A `--runner URI=NAME` argument is malformed.
-    #[error("invalid --runner {arg:?}: {reason}")]
-    InvalidPreference {
-        /// As written.
-        arg: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// No runner serves this runner URI at all (any version).
-    #[error("no runner serves {uri}; available: {}{}", list_or_none(available), quarantined_hint(*quarantined))]
-    NoRunner {
-        /// The URI asked for (normalised, with its version).
-        uri: String,
-        /// Every runner URI that is served, as `URI (runner, …)`.
-        available: Vec<String>,
-        /// How many plugins are quarantined (they might have served it).
-        quarantined: usize,
-    },
-    /// Runners exist for this URI but none can run this command.
-    #[error("no usable runner for {uri} (atom kind {atom_kind}): {}", rejected.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-    NoUsable {
-        /// The URI asked for.
-        uri: String,
-        /// The atom kind asked for.
-        atom_kind: String,
-        /// Each runner serving the URI's name, and why it was not used.
-        rejected: Vec<Rejection>,
-    },
-    /// The runner named by `--runner URI=NAME` cannot be used.
-    #[error("--runner {uri}={runner}: {reason}")]
-    Preference {
-        /// The URI the preference is for.
-        uri: String,
-        /// The runner preferred.
-        runner: String,
-        /// Why it cannot be used (unknown, does not serve the URI, unavailable, …).
-        reason: String,
-    },
-}
-
-impl SelectError {
-    /// Is this "no such runner" (no runner serves the URI, or the URI is invalid), as
-    /// opposed to runners that exist but cannot be used?
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            SelectError::NoRunner { .. } | SelectError::InvalidUri { .. }
-        )
-    }
-}
-
-fn list_or_none(items: &[String]) -> String {
-    if items.is_empty() {
-        "none (no runner plugins were found; see `webc-host runners`)".into()
-    } else {
-        items.join(", ")
-    }
-}
-
-fn quarantined_hint(n: usize) -> String {
-    match n {
-        0 => String::new(),
-        1 => " (1 plugin is quarantined; see `webc-host runners`)".into(),
-        n => format!(" ({n} plugins are quarantined; see `webc-host runners`)"),
     }
 }
 
@@ -281,8 +203,8 @@ pub(super) fn select(
     uri_text: &str,
     atom_kind: &str,
     preferences: &Preferences,
-) -> Result<Selected, SelectError> {
-    let uri = RunnerUri::parse(uri_text).map_err(|reason| SelectError::InvalidUri {
+) -> Result<Selected, Error> {
+    let uri = RunnerUri::parse(uri_text).map_err(|reason| Error::InvalidUri {
         uri: uri_text.to_owned(),
         reason,
     })?;
@@ -305,7 +227,7 @@ pub(super) fn select(
         }
     }
     if candidates.is_empty() && rejected.is_empty() {
-        return Err(SelectError::NoRunner {
+        return Err(Error::NoRunner {
             uri: uri.to_string(),
             available: registry.served_uris(),
             quarantined: registry
@@ -317,7 +239,7 @@ pub(super) fn select(
     }
 
     if let Some(wanted) = preferences.get(&uri.name) {
-        let refuse = |reason: String| SelectError::Preference {
+        let refuse = |reason: String| Error::Preference {
             uri: uri.name.clone(),
             runner: wanted.to_owned(),
             reason,
@@ -365,7 +287,7 @@ pub(super) fn select(
             }),
         }
     }
-    Err(SelectError::NoUsable {
+    Err(Error::NoUsable {
         uri: uri.to_string(),
         atom_kind: atom_kind.to_owned(),
         rejected,

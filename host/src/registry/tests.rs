@@ -69,7 +69,7 @@ fn registry(runners: Vec<Fake>) -> Registry {
     r
 }
 
-fn pick(r: &Registry, uri: &str, kind: &str, prefs: &Preferences) -> Result<String, SelectError> {
+fn pick(r: &Registry, uri: &str, kind: &str, prefs: &Preferences) -> Result<String, Error> {
     r.select(uri, kind, prefs).map(|s| s.info.name)
 }
 
@@ -116,7 +116,7 @@ fn uri_matching_table() {
     }
     // Version misfit: the error names the versions served.
     let e = pick(&r, "https://example.org/runner/strict@3", WASM, &none).unwrap_err();
-    assert!(matches!(e, SelectError::NoUsable { .. }), "{e}");
+    assert!(matches!(e, Error::NoUsable { .. }), "{e}");
     assert!(
         e.to_string().contains("serves versions `1,2`, not `3`"),
         "{e}"
@@ -137,7 +137,7 @@ fn uri_matching_table() {
     );
     // Invalid URI.
     let e = pick(&r, "ftp://x/y", WASM, &none).unwrap_err();
-    assert!(matches!(e, SelectError::InvalidUri { .. }), "{e}");
+    assert!(matches!(e, Error::InvalidUri { .. }), "{e}");
 }
 
 #[test]
@@ -193,7 +193,7 @@ fn availability_then_preference_then_priority_then_name() {
     let mut p = Preferences::new();
     p.prefer(ONNX, "gpu").unwrap();
     let e = pick(&r, ONNX, WASM, &p).unwrap_err();
-    assert!(matches!(e, SelectError::Preference { .. }), "{e}");
+    assert!(matches!(e, Error::Preference { .. }), "{e}");
     assert_eq!(
         e.to_string(),
         "--runner https://webc.org/runner/onnx=gpu: unavailable: no GPU here"
@@ -330,10 +330,7 @@ fn preferences_parse() {
     assert_eq!(p.runner, "onnx-tract");
     for bad in ["onnx", "onnx=", "=x", "ftp://a/b=x", " = "] {
         let e = bad.parse::<RunnerPreference>().unwrap_err();
-        assert!(
-            matches!(e, SelectError::InvalidPreference { .. }),
-            "{bad}: {e}"
-        );
+        assert!(matches!(e, Error::InvalidPreference { .. }), "{bad}: {e}");
     }
     // A later preference for the same URI replaces the earlier one.
     let prefs: Preferences = ["wasi=a", "https://webc.org/runner/wasi=b"]
@@ -364,5 +361,5 @@ fn registry_is_shareable() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Registry>();
     assert_send_sync::<Selected>();
-    assert_send_sync::<SelectError>();
+    assert_send_sync::<Error>();
 }

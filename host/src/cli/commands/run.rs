@@ -129,7 +129,7 @@ impl RunCommand {
             Ok(code) => Ok(code),
             Err(e) => {
                 let code = e
-                    .downcast_ref::<webc_host::run::RunError>()
+                    .downcast_ref::<webc_host::Error>()
                     .map_or(webc_host::run::EXIT_HOST, |r| r.exit_code());
                 let _ = writeln!(std::io::stderr(), "error: {e:#}");
                 Ok(ExitCode::from(code))
