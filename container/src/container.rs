@@ -687,6 +687,9 @@ fn slot_name(slot: &VolumeSlot) -> &str {
 
 /// Decodes exactly one CBOR item from the front of `bytes`; returns it and its length.
 pub(crate) fn decode_one_cbor(bytes: &[u8], what: &str, offset: u64) -> Result<(Value, u64)> {
+    if let Some((value, used)) = crate::cbor::decode(bytes) {
+        return Ok((value, used as u64));
+    }
     let mut reader = bytes;
     let value: Value = ciborium::de::from_reader_with_recursion_limit(&mut reader, 64)
         .map_err(|e| Error::malformed(what, offset, format!("invalid CBOR: {}", cbor_err(&e))))?;

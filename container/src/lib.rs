@@ -21,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+mod cbor;
 mod container;
 mod cursor;
 mod error;
