@@ -83,11 +83,11 @@ fn err(loc: &Loc<'_>, reason: impl Into<String>) -> Error {
     Error::manifest(loc.to_string(), reason)
 }
 
-/// Decoding helper: takes typed fields out of a map and keeps the rest.
+/// Decoding helper: takes typed fields out of a map and keeps the rest. Values are taken
+/// out in place, so the keys keep their original order without being copied.
 struct Fields<'a> {
     loc: &'a Loc<'a>,
-    order: Vec<Value>,
-    entries: Vec<(Value, Value)>,
+    entries: Vec<(Value, Option<Value>)>,
 }
 
 impl<'a> Fields<'a> {
@@ -95,8 +95,7 @@ impl<'a> Fields<'a> {
         match v {
             Value::Map(entries) => Ok(Fields {
                 loc,
-                order: entries.iter().map(|(k, _)| k.clone()).collect(),
-                entries,
+                entries: entries.into_iter().map(|(k, v)| (k, Some(v))).collect(),
             }),
             other => Err(err(
                 loc,
@@ -106,8 +105,10 @@ impl<'a> Fields<'a> {
     }
 
     fn raw(&mut self, key: &str) -> Option<Value> {
-        let i = self.entries.iter().position(|(k, _)| is_key(k, key))?;
-        Some(self.entries.remove(i).1)
+        self.entries
+            .iter_mut()
+            .find(|(k, v)| v.is_some() && is_key(k, key))
+            .and_then(|(_, v)| v.take())
     }
 
     /// An optional field; `null` reads as absent.
@@ -124,9 +125,17 @@ impl<'a> Fields<'a> {
     }
 
     fn finish(self) -> Extra {
+        let mut order = Vec::with_capacity(self.entries.len());
+        let mut unknown = Vec::new();
+        for (k, v) in self.entries {
+            if let Some(v) = v {
+                unknown.push((k.clone(), v));
+            }
+            order.push(k);
+        }
         Extra {
-            order: self.order,
-            unknown: self.entries,
+            order,
+            unknown,
             decoded: true,
         }
     }
