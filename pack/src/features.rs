@@ -44,22 +44,25 @@ impl Default for Features {
     }
 }
 
+/// The proposals both of Wasmer's validation passes enable (exceptions is toggled per pass).
+const PROPOSALS: [WasmFeatures; 8] = [
+    WasmFeatures::BULK_MEMORY,
+    WasmFeatures::REFERENCE_TYPES,
+    WasmFeatures::SIMD,
+    WasmFeatures::MULTI_VALUE,
+    WasmFeatures::THREADS,
+    WasmFeatures::TAIL_CALL,
+    WasmFeatures::MULTI_MEMORY,
+    WasmFeatures::MEMORY64,
+];
+
 /// The feature names Wasmer writes for `bytes`, in its order; `None` when the bytes do not
 /// parse as a module (then Wasmer writes no `wasm` annotation).
 pub(crate) fn detect(bytes: &[u8]) -> Option<Vec<&'static str>> {
     let mut f = Features::default();
 
     let mut no_exceptions = WasmFeatures::default();
-    for flag in [
-        WasmFeatures::BULK_MEMORY,
-        WasmFeatures::REFERENCE_TYPES,
-        WasmFeatures::SIMD,
-        WasmFeatures::MULTI_VALUE,
-        WasmFeatures::THREADS,
-        WasmFeatures::TAIL_CALL,
-        WasmFeatures::MULTI_MEMORY,
-        WasmFeatures::MEMORY64,
-    ] {
+    for flag in PROPOSALS {
         no_exceptions.set(flag, true);
     }
     no_exceptions.set(WasmFeatures::EXCEPTIONS, false);
@@ -70,19 +73,10 @@ pub(crate) fn detect(bytes: &[u8]) -> Option<Vec<&'static str>> {
     }
 
     let mut all = WasmFeatures::default();
-    for flag in [
-        WasmFeatures::EXCEPTIONS,
-        WasmFeatures::BULK_MEMORY,
-        WasmFeatures::REFERENCE_TYPES,
-        WasmFeatures::SIMD,
-        WasmFeatures::MULTI_VALUE,
-        WasmFeatures::THREADS,
-        WasmFeatures::TAIL_CALL,
-        WasmFeatures::MULTI_MEMORY,
-        WasmFeatures::MEMORY64,
-    ] {
+    for flag in PROPOSALS {
         all.set(flag, true);
     }
+    all.set(WasmFeatures::EXCEPTIONS, true);
     all.set(WasmFeatures::RELAXED_SIMD, false);
     if let Err(e) = Validator::new_with_features(all).validate_all(bytes) {
         let msg = e.to_string().to_lowercase();
