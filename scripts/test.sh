@@ -10,9 +10,12 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
-# Nothing beyond Rust is needed yet. Runners that need system libraries or models will
-# install them here (idempotently), so this stays the one command to run the tests.
+# Nothing beyond Rust is needed: the WASI test programs are committed as .wasm next to their
+# C sources (scripts/build-wasi-tests.sh rebuilds them with Debian's clang + wasi-libc and
+# records their checksums). Runners that need system libraries or models will install them
+# here (idempotently), so this stays the one command to run the tests.
 
-# Test plugins are loaded from target/<profile>/ by the tests (a missing plugin fails them).
-cargo build -p webc-runner-test-echo-plugin
+# Runner plugins are loaded from target/<profile>/ by the end-to-end tests (a missing plugin
+# fails them): the test-only echo runner and the WASI runner.
+cargo build -p webc-runner-test-echo-plugin -p webc-runner-wasi-plugin
 exec cargo test --workspace "$@"
