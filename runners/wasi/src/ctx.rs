@@ -1,0 +1,205 @@
+//! Per-run state kept in the wasmtime `Store`: the descriptor table, args, env, stdio, the
+//! file-system handle, clocks and limits.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::time::Instant;
+
+use wasmtime::Memory;
+use webc_runner_api::fs::{FileSystem, Handle};
+
+use crate::errno::{Errno, WasiResult};
+use crate::limits::Limiter;
+
+/// What a WASI file descriptor refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Desc {
+    Stdin,
+    Stdout,
+    Stderr,
+    /// A non-directory opened through the file system.
+    File {
+        handle: Handle,
+        /// `fdflags::nonblock` as last set (recorded only: reads and writes block, as in
+        /// wasmtime-wasi).
+        nonblock: bool,
+    },
+    /// A directory; `preopen` is its name when the program started with it.
+    Dir {
+        handle: Handle,
+        preopen: Option<String>,
+    },
+}
+
+impl Desc {
+    /// The file-system handle, if any (not for stdio).
+    pub(crate) fn handle(&self) -> Option<Handle> {
+        match self {
+            Desc::File { handle, .. } | Desc::Dir { handle, .. } => Some(*handle),
+            _ => None,
+        }
+    }
+}
+
+/// The descriptor table. Numbers are assigned as wasmtime-wasi's preview1 adapter assigns
+/// them: the highest previously freed number first, else one past the highest in use.
+#[derive(Debug, Default)]
+pub(crate) struct FdTable {
+    used: BTreeMap<u32, Desc>,
+    free: BTreeSet<u32>,
+}
+
+impl FdTable {
+    pub(crate) fn get(&self, fd: u32) -> WasiResult<&Desc> {
+        self.used.get(&fd).ok_or(Errno::BADF)
+    }
+
+    pub(crate) fn get_mut(&mut self, fd: u32) -> WasiResult<&mut Desc> {
+        self.used.get_mut(&fd).ok_or(Errno::BADF)
+    }
+
+    pub(crate) fn contains(&self, fd: u32) -> bool {
+        self.used.contains_key(&fd)
+    }
+
+    pub(crate) fn push(&mut self, desc: Desc) -> WasiResult<u32> {
+        let fd = match self.free.pop_last() {
+            Some(fd) => fd,
+            None => match self.used.last_key_value() {
+                Some((&last, _)) => last.checked_add(1).ok_or(Errno::NOMEM)?,
+                None => 0,
+            },
+        };
+        self.used.insert(fd, desc);
+        Ok(fd)
+    }
+
+    pub(crate) fn remove(&mut self, fd: u32) -> WasiResult<Desc> {
+        let desc = self.used.remove(&fd).ok_or(Errno::BADF)?;
+        self.free.insert(fd);
+        Ok(desc)
+    }
+
+    /// Moves `from` to `to` (which must be free of any descriptor: the caller closed it).
+    pub(crate) fn renumber(&mut self, from: u32, to: u32) -> WasiResult<()> {
+        if self.used.contains_key(&to) {
+            return Err(Errno::BADF);
+        }
+        let desc = self.used.remove(&from).ok_or(Errno::BADF)?;
+        self.free.insert(from);
+        self.free.remove(&to);
+        self.used.insert(to, desc);
+        Ok(())
+    }
+
+    /// Removes every descriptor, returning the file-system handles still open.
+    pub(crate) fn drain_handles(&mut self) -> Vec<Handle> {
+        let handles = self.used.values().filter_map(Desc::handle).collect();
+        self.used.clear();
+        self.free.clear();
+        handles
+    }
+}
+
+/// The job's borrowed resources with their lifetime erased (see `exec::erase`).
+pub(crate) struct JobIo {
+    pub(crate) fs: &'static dyn FileSystem,
+    pub(crate) stdin: &'static mut (dyn Read + Send),
+    pub(crate) stdout: &'static mut (dyn Write + Send),
+    pub(crate) stderr: &'static mut (dyn Write + Send),
+}
+
+impl std::fmt::Debug for JobIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobIo").finish_non_exhaustive()
+    }
+}
+
+/// The store data of one run.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) io: JobIo,
+    /// argv, each without its NUL.
+    pub(crate) args: Vec<String>,
+    /// environ entries `KEY=VALUE`, each without its NUL.
+    pub(crate) env: Vec<String>,
+    pub(crate) fds: FdTable,
+    /// The exported memory, once instantiated.
+    pub(crate) memory: Option<Memory>,
+    pub(crate) limiter: Limiter,
+    /// Wall-clock deadline of the run (time limit), if any.
+    pub(crate) deadline: Option<Instant>,
+    /// Origin of the monotonic clock the guest sees.
+    pub(crate) clock_base: Instant,
+    /// The run thread's CPU time when the run started (for the CPU-time clocks).
+    pub(crate) cpu_base: u64,
+}
+
+impl Ctx {
+    pub(crate) fn fs(&self) -> &'static dyn FileSystem {
+        self.io.fs
+    }
+
+    /// The file-system handle behind `fd` if it is a regular (non-directory) file; `BADF`
+    /// otherwise, as wasmtime-wasi answers for stdio and directories.
+    pub(crate) fn file(&self, fd: u32) -> WasiResult<Handle> {
+        match self.fds.get(fd)? {
+            Desc::File { handle, .. } => Ok(*handle),
+            _ => Err(Errno::BADF),
+        }
+    }
+
+    /// The handle behind a directory descriptor (`BADF` for anything else).
+    pub(crate) fn dir(&self, fd: u32) -> WasiResult<Handle> {
+        match self.fds.get(fd)? {
+            Desc::Dir { handle, .. } => Ok(*handle),
+            _ => Err(Errno::BADF),
+        }
+    }
+
+    /// The handle behind a file or directory descriptor (`BADF` for stdio).
+    pub(crate) fn handle(&self, fd: u32) -> WasiResult<Handle> {
+        self.fds.get(fd)?.handle().ok_or(Errno::BADF)
+    }
+
+    /// Closes every file-system handle the program still holds.
+    pub(crate) fn close_all(&mut self) {
+        let fs = self.io.fs;
+        for h in self.fds.drain_handles() {
+            let _ = fs.close(h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbering_matches_wasmtime_wasi() {
+        let mut t = FdTable::default();
+        for d in [Desc::Stdin, Desc::Stdout, Desc::Stderr] {
+            t.push(d).unwrap();
+        }
+        let f = |h| Desc::File {
+            handle: Handle(h),
+            nonblock: false,
+        };
+        assert_eq!(t.push(f(1)).unwrap(), 3);
+        assert_eq!(t.push(f(2)).unwrap(), 4);
+        assert_eq!(t.push(f(3)).unwrap(), 5);
+        t.remove(3).unwrap();
+        t.remove(4).unwrap();
+        // The highest freed number is reused first.
+        assert_eq!(t.push(f(4)).unwrap(), 4);
+        assert_eq!(t.push(f(5)).unwrap(), 3);
+        assert_eq!(t.push(f(6)).unwrap(), 6);
+        t.renumber(6, 1).unwrap_err();
+        t.remove(1).unwrap();
+        t.renumber(6, 1).unwrap();
+        assert_eq!(t.get(1).unwrap(), &f(6));
+        assert_eq!(t.get(6), Err(Errno::BADF));
+        assert_eq!(t.push(f(7)).unwrap(), 6);
+        assert_eq!(t.remove(42), Err(Errno::BADF));
+    }
+}

@@ -1,0 +1,494 @@
+//! One run: options, annotations, descriptors, module (compiled or from the cache), store,
+//! limits, `_start`, outcome.
+
+use std::io::{Read, Write};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use wasmtime::{ExternType, InstancePre, Module, Store, Trap, UpdateDeadline, WasmBacktrace};
+use webc_runner_api::fs::{Errno as FsErrno, FileSystem, OpenOptions};
+use webc_runner_api::{Job, JobSpec, Outcome, RunnerError};
+
+use crate::annotations::WasiAnnotation;
+use crate::cache::{self, Key};
+use crate::ctx::{Ctx, Desc, FdTable, JobIo};
+use crate::engine::{self, EngineEntry, EngineKey};
+use crate::limits::{Limiter, TimedOut, TimedRun};
+use crate::wasi::{self, Exit};
+
+/// Parsed `--runner-opt` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Options {
+    /// Fuel budget (instructions, roughly); `None` = no metering.
+    pub(crate) fuel: Option<u64>,
+    /// Use the precompiled cache (when the host gives a cache dir).
+    pub(crate) cache: bool,
+}
+
+impl Options {
+    pub(crate) fn parse(options: &[(String, String)]) -> Result<Options, RunnerError> {
+        let mut out = Options {
+            fuel: None,
+            cache: true,
+        };
+        for (k, v) in options {
+            match k.as_str() {
+                "fuel" => match v.trim().parse::<u64>() {
+                    Ok(n) => out.fuel = Some(n),
+                    Err(_) => {
+                        return Err(RunnerError::InvalidJob(format!(
+                            "runner option `fuel` must be a non-negative integer, not {v:?}"
+                        )));
+                    }
+                },
+                "cache" => match v.trim() {
+                    "on" | "true" | "1" => out.cache = true,
+                    "off" | "false" | "0" => out.cache = false,
+                    _ => {
+                        return Err(RunnerError::InvalidJob(format!(
+                            "runner option `cache` must be `on` or `off`, not {v:?}"
+                        )));
+                    }
+                },
+                _ => {
+                    return Err(RunnerError::InvalidJob(format!(
+                        "unknown runner option `{k}` for the WASI runner (known: fuel, cache)"
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// argv: `[exec-name or command name, main-args…, user args…]`.
+pub(crate) fn argv(spec: &JobSpec, wasi: &WasiAnnotation) -> Vec<String> {
+    let argv0 = wasi
+        .exec_name
+        .clone()
+        .unwrap_or_else(|| spec.command.clone());
+    std::iter::once(argv0)
+        .chain(wasi.main_args.iter().cloned())
+        .chain(spec.args.iter().cloned())
+        .collect()
+}
+
+/// environ: `wasi.env`, then the granted host env; a later value of a key replaces an
+/// earlier one in place.
+pub(crate) fn environ(spec: &JobSpec, wasi: &WasiAnnotation) -> Vec<String> {
+    let mut vars: Vec<(&str, &str)> = Vec::new();
+    for (k, v) in wasi.env.iter().chain(spec.env.iter()) {
+        match vars.iter_mut().find(|(key, _)| key == k) {
+            Some(slot) => slot.1 = v,
+            None => vars.push((k, v)),
+        }
+    }
+    vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// Descriptors opened before the store exists; closed on drop unless taken.
+struct Opened<'a> {
+    fs: &'a dyn FileSystem,
+    fds: FdTable,
+}
+
+impl Drop for Opened<'_> {
+    fn drop(&mut self) {
+        for h in self.fds.drain_handles() {
+            let _ = self.fs.close(h);
+        }
+    }
+}
+
+/// fds 0–2 stdio, 3 = `.` (the working directory), 4 = `/` (the namespace root).
+fn descriptors<'a>(fs: &'a dyn FileSystem, cwd: Option<&str>) -> Result<Opened<'a>, RunnerError> {
+    let mut opened = Opened {
+        fs,
+        fds: FdTable::default(),
+    };
+    let root = fs
+        .preopens()
+        .into_iter()
+        .find(|p| p.guest_path == "/")
+        .ok_or_else(|| RunnerError::Other("the host file system has no root preopen".into()))?
+        .handle;
+    let dir = OpenOptions {
+        read: true,
+        directory: true,
+        follow: true,
+        ..OpenOptions::default()
+    };
+    let cwd = cwd.unwrap_or("/");
+    let rel = cwd.trim_start_matches('/');
+    let cwd_handle = fs
+        .open(root, if rel.is_empty() { "." } else { rel }, dir)
+        .map_err(|e| {
+            RunnerError::InvalidJob(match e {
+                FsErrno::Noent => {
+                    format!("the working directory `{cwd}` (wasi.cwd) does not exist")
+                }
+                FsErrno::Notdir => {
+                    format!("the working directory `{cwd}` (wasi.cwd) is not a directory")
+                }
+                e => format!("the working directory `{cwd}` (wasi.cwd) cannot be opened: {e}"),
+            })
+        })?;
+    let push = |fds: &mut FdTable, d| {
+        fds.push(d)
+            .map_err(|_| RunnerError::Other("descriptor table full".into()))
+    };
+    for d in [Desc::Stdin, Desc::Stdout, Desc::Stderr] {
+        push(&mut opened.fds, d)?;
+    }
+    push(
+        &mut opened.fds,
+        Desc::Dir {
+            handle: cwd_handle,
+            preopen: Some(".".into()),
+        },
+    )?;
+    let root_handle = fs
+        .open(root, ".", dir)
+        .map_err(|e| RunnerError::Other(format!("cannot open the namespace root: {e}")))?;
+    push(
+        &mut opened.fds,
+        Desc::Dir {
+            handle: root_handle,
+            preopen: Some("/".into()),
+        },
+    )?;
+    Ok(opened)
+}
+
+fn atom_hash(spec: &JobSpec, atom: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    match hex::decode(&spec.atom_sha256) {
+        Ok(h) if h.len() == 32 => out.copy_from_slice(&h),
+        _ => out.copy_from_slice(&Sha256::digest(atom)),
+    }
+    out
+}
+
+/// The module, from the cache when possible.
+fn module(
+    entry: &EngineEntry,
+    spec: &JobSpec,
+    atom: &[u8],
+    use_cache: bool,
+) -> Result<Module, RunnerError> {
+    let cached = match (&spec.cache_dir, use_cache) {
+        (Some(dir), true) => {
+            let key = Key {
+                atom_sha256: atom_hash(spec, atom),
+                fingerprint: entry.fingerprint,
+            };
+            let path = key.path(dir);
+            if let Some(m) = cache::load(&entry.engine, &path, &key) {
+                return Ok(m);
+            }
+            Some((key, path))
+        }
+        _ => None,
+    };
+    let started = Instant::now();
+    let module = Module::new(&entry.engine, atom).map_err(|e| {
+        RunnerError::CannotExecute(format!("the atom is not a valid WebAssembly module: {e:#}"))
+    })?;
+    cache::count_compile();
+    tracing::debug!(
+        atom = spec.atom_name.as_str(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "compiled module"
+    );
+    if let Some((key, path)) = cached {
+        cache::store(&path, &key, &module);
+    }
+    Ok(module)
+}
+
+/// Checks the module is a WASI command this runner can link, with clear messages.
+fn check_module(entry: &EngineEntry, module: &Module) -> Result<InstancePre<Ctx>, RunnerError> {
+    let cannot = |m: String| RunnerError::CannotExecute(m);
+    match module.get_export("_start") {
+        Some(ExternType::Func(f)) if f.params().len() == 0 && f.results().len() == 0 => {}
+        Some(ExternType::Func(_)) => {
+            return Err(cannot(
+                "the module's `_start` export has the wrong type (expected no parameters and no results)".into(),
+            ));
+        }
+        Some(_) => {
+            return Err(cannot(
+                "the module's `_start` export is not a function".into(),
+            ));
+        }
+        None if module.get_export("_initialize").is_some() => {
+            return Err(cannot(
+                "the module is a WASI reactor (it exports `_initialize`, not `_start`); only WASI commands can be run".into(),
+            ));
+        }
+        None => {
+            return Err(cannot(
+                "the module has no `_start` export (not a WASI command)".into(),
+            ));
+        }
+    }
+    if !matches!(module.get_export("memory"), Some(ExternType::Memory(_))) {
+        return Err(cannot(
+            "the module does not export its linear memory as `memory`, which WASI requires".into(),
+        ));
+    }
+    for import in module.imports() {
+        let (m, name) = (import.module(), import.name());
+        if !matches!(import.ty(), ExternType::Func(_)) {
+            return Err(cannot(format!(
+                "the module imports `{m}`.`{name}`, which is not a function; this runner provides only WASI functions"
+            )));
+        }
+        if !wasi::provides(m, name) {
+            return Err(cannot(if m == wasi::PREVIEW1 || m == wasi::PREVIEW0 {
+                format!("the module imports `{m}`.`{name}`, which is not a function of {m}")
+            } else {
+                format!(
+                    "the module imports `{m}`.`{name}`, which this runner does not provide (it provides `{}` and `{}`)",
+                    wasi::PREVIEW1,
+                    wasi::PREVIEW0
+                )
+            }));
+        }
+    }
+    entry
+        .linker
+        .instantiate_pre(module)
+        .map_err(|e| cannot(format!("cannot link the module: {e:#}")))
+}
+
+/// Erases the job's borrow lifetimes so they can live in the `Store` (whose data must be
+/// `'static`).
+///
+/// # Safety
+///
+/// The returned [`JobIo`] must be dropped before `'a` ends and nothing may use the
+/// original references meanwhile. [`run_module`] guarantees it: the `JobIo` moves into the
+/// `Ctx` of a `Store` that is a local of `run_module` and is dropped before it returns —
+/// on unwinding too — and no value that could hold the references outlives the store (the
+/// engine and linker are process-wide but their host functions capture only `Copy` data and
+/// reach the `Ctx` through the store; the epoch callback captures an `Instant`). The
+/// references are moved in, so the caller cannot touch them while the store is alive.
+unsafe fn erase<'a>(
+    fs: &'a dyn FileSystem,
+    stdin: &'a mut (dyn Read + Send),
+    stdout: &'a mut (dyn Write + Send),
+    stderr: &'a mut (dyn Write + Send),
+) -> JobIo {
+    // SAFETY: only the lifetimes change (same fat-pointer layout); see the function's
+    // contract above for why the extended references never outlive `'a`.
+    unsafe {
+        JobIo {
+            fs: std::mem::transmute::<&'a (dyn FileSystem + 'a), &'static (dyn FileSystem + 'static)>(
+                fs,
+            ),
+            stdin: std::mem::transmute::<
+                &'a mut (dyn Read + Send + 'a),
+                &'static mut (dyn Read + Send + 'static),
+            >(stdin),
+            stdout: std::mem::transmute::<
+                &'a mut (dyn Write + Send + 'a),
+                &'static mut (dyn Write + Send + 'static),
+            >(stdout),
+            stderr: std::mem::transmute::<
+                &'a mut (dyn Write + Send + 'a),
+                &'static mut (dyn Write + Send + 'static),
+            >(stderr),
+        }
+    }
+}
+
+/// Runs one job.
+pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
+    let Job {
+        spec,
+        atom,
+        fs,
+        stdin,
+        stdout,
+        stderr,
+    } = job;
+    let options = Options::parse(&spec.options)?;
+    let wasi = WasiAnnotation::parse(&spec.annotations)?;
+    let mut opened = descriptors(fs, wasi.cwd.as_deref())?;
+    let entry = engine::get(EngineKey {
+        fuel: options.fuel.is_some(),
+    })
+    .map_err(RunnerError::Unavailable)?;
+    let module = module(entry, &spec, atom, options.cache)?;
+    let pre = check_module(entry, &module)?;
+    let ctx = Ctx {
+        // SAFETY: see `erase`; the store holding these is dropped inside `run_module`, and the
+        // references were moved out of the job, so nothing else uses them meanwhile.
+        io: unsafe { erase(fs, stdin, stdout, stderr) },
+        args: argv(&spec, &wasi),
+        env: environ(&spec, &wasi),
+        fds: std::mem::take(&mut opened.fds),
+        memory: None,
+        limiter: Limiter::new(spec.limits.memory),
+        deadline: None,
+        clock_base: Instant::now(),
+        cpu_base: wasi::thread_cpu_nanos(),
+    };
+    run_module(entry, &pre, ctx, &spec, options)
+}
+
+fn run_module(
+    entry: &EngineEntry,
+    pre: &InstancePre<Ctx>,
+    ctx: Ctx,
+    spec: &JobSpec,
+    options: Options,
+) -> Result<Outcome, RunnerError> {
+    let mut store = Store::new(&entry.engine, ctx);
+    store.limiter(|c| &mut c.limiter);
+    let _timed = match spec.limits.time {
+        Some(limit) => {
+            let deadline = Instant::now()
+                .checked_add(limit)
+                .ok_or_else(|| RunnerError::InvalidJob("the time limit is too large".into()))?;
+            store.data_mut().deadline = Some(deadline);
+            store.set_epoch_deadline(1);
+            store.epoch_deadline_callback(move |_| {
+                if Instant::now() >= deadline {
+                    Err(wasmtime::Error::new(TimedOut))
+                } else {
+                    Ok(UpdateDeadline::Continue(1))
+                }
+            });
+            Some(TimedRun::start(&entry.engine, deadline).map_err(|e| {
+                RunnerError::Other(format!("cannot start the time-limit thread: {e}"))
+            })?)
+        }
+        // Never reached: untimed runs pay nothing for epoch interruption but a compare.
+        None => {
+            store.set_epoch_deadline(u64::MAX / 2);
+            None
+        }
+    };
+    if let Some(fuel) = options.fuel {
+        store
+            .set_fuel(fuel)
+            .map_err(|e| RunnerError::Other(format!("cannot set fuel: {e}")))?;
+    }
+    let result = match pre.instantiate(&mut store) {
+        Ok(instance) => {
+            let memory = instance.get_memory(&mut store, "memory");
+            store.data_mut().memory = memory;
+            match instance.get_typed_func::<(), ()>(&mut store, "_start") {
+                Ok(start) => start.call(&mut store, ()).map(|()| Outcome::Exit(0)),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => match store.data().limiter.refused {
+            Some((used, wanted)) if e.downcast_ref::<Trap>().is_none() => {
+                finish(&mut store);
+                return Err(RunnerError::CannotExecute(format!(
+                    "the module needs {} of memory to start ({} more than the {} in use), over the memory limit of {}",
+                    used + wanted,
+                    wanted,
+                    used,
+                    spec.limits.memory.unwrap_or(0)
+                )));
+            }
+            _ => Err(e),
+        },
+    };
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => classify(&mut store, &e),
+    };
+    finish(&mut store);
+    drop(store);
+    Ok(outcome)
+}
+
+/// Flushes stdio and closes every handle the program still holds.
+fn finish(store: &mut Store<Ctx>) {
+    let ctx = store.data_mut();
+    let _ = ctx.io.stdout.flush();
+    let _ = ctx.io.stderr.flush();
+    ctx.close_all();
+}
+
+/// Maps a failed call to its outcome, reporting traps on the program's stderr.
+fn classify(store: &mut Store<Ctx>, e: &wasmtime::Error) -> Outcome {
+    if let Some(Exit(code)) = e.downcast_ref::<Exit>() {
+        return Outcome::Exit(*code);
+    }
+    if e.downcast_ref::<TimedOut>().is_some() {
+        return Outcome::Timeout;
+    }
+    let mut msg = format!("error: the program trapped: {}", e.root_cause());
+    if let Some(bt) = e.downcast_ref::<WasmBacktrace>() {
+        let bt = bt.to_string();
+        if !bt.trim().is_empty() {
+            msg.push('\n');
+            msg.push_str(bt.trim_end());
+        }
+    }
+    let ctx = store.data_mut();
+    let _ = ctx.io.stdout.flush();
+    let _ = writeln!(ctx.io.stderr, "{msg}");
+    Outcome::Trap
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options() {
+        let o = |kv: &[(&str, &str)]| {
+            Options::parse(
+                &kv.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            o(&[]).unwrap(),
+            Options {
+                fuel: None,
+                cache: true
+            }
+        );
+        assert_eq!(o(&[("fuel", "1000")]).unwrap().fuel, Some(1000));
+        assert!(!o(&[("cache", "off")]).unwrap().cache);
+        for bad in [
+            ("fuel", "-1"),
+            ("fuel", "lots"),
+            ("cache", "maybe"),
+            ("jit", "on"),
+        ] {
+            match o(&[bad]) {
+                Err(RunnerError::InvalidJob(m)) => assert!(m.contains(bad.0), "{m}"),
+                other => panic!("{bad:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn argv_and_env_order() {
+        let spec = JobSpec {
+            command: "hello".into(),
+            args: vec!["user".into()],
+            env: vec![("A".into(), "host".into()), ("C".into(), "3".into())],
+            ..JobSpec::default()
+        };
+        let mut wasi = WasiAnnotation {
+            main_args: vec!["--from-manifest".into()],
+            env: vec![("A".into(), "1".into()), ("B".into(), "2".into())],
+            ..WasiAnnotation::default()
+        };
+        assert_eq!(argv(&spec, &wasi), ["hello", "--from-manifest", "user"]);
+        wasi.exec_name = Some("hello-bin".into());
+        assert_eq!(argv(&spec, &wasi)[0], "hello-bin");
+        assert_eq!(environ(&spec, &wasi), ["A=host", "B=2", "C=3"]);
+    }
+}

@@ -1,0 +1,113 @@
+//! `webc-runner-wasi` runs WASI commands on wasmtime 48: [`WasiRunner`] (runner name `wasi`)
+//! serves `https://webc.org/runner/wasi` in every Wasmer spelling (`wasi`,
+//! `…/wasi@unstable_`, `…/wasi/command@unstable_`: the host's URI parser drops `/command` and
+//! splits `@version`, and any version is accepted) for atoms of kind
+//! `https://webc.org/kind/wasm`. It implements WASI **preview1** (`wasi_snapshot_preview1`)
+//! itself, over the host's [`FileSystem`](webc_runner_api::fs::FileSystem) handle (container
+//! volumes served without unpacking, granted directories, `/tmp`) and the job's stdio
+//! streams, and the legacy **preview0** (`wasi_unstable`) with the same code: only the
+//! layouts that differ are translated (`filestat.nlink` is `u32`, `whence` numbers
+//! `cur, end, set`, clock subscriptions carry an extra `identifier`, there is no
+//! `sock_accept`). Every guest pointer goes through one bounds-checked accessor (out of
+//! bounds → `EFAULT`; wasmtime-wasi traps instead), paths must be UTF-8 (`EILSEQ`), and
+//! errnos from the file system pass through unchanged since both use WASI's numbering;
+//! semantics follow the WASI spec with wasmtime-wasi 48's preview1 adapter as the reference,
+//! and each family module (`args_env`, `clock_random`, `fd`, `path`, `poll`, `proc`, `sock`)
+//! documents where it deliberately differs.
+//!
+//! **Program environment (as Wasmer).** argv is `[wasi.exec-name, or else the command name;
+//! wasi.main-args…; the user's args…]`. The environment is `wasi.env` followed by the host
+//! variables the user granted; a later value of a key replaces an earlier one. fds 0–2 are
+//! the job's stdin/stdout/stderr, streamed (each `fd_write` is written through and
+//! flushed). fd 3 is a preopen named `.`: the directory `wasi.cwd` (default `/`), which must
+//! exist and be a directory or the job is refused; fd 4 is a preopen named `/`: the
+//! namespace root. Finding on wasi-libc (2022-05, Debian's; read from its `preopens.c` and
+//! `chdir.c`): when registering preopens it strips leading `/` and `./` from their names, so
+//! `.` and `/` both become the empty prefix; to resolve a path it strips the leading `/` (a
+//! relative path is first joined to its own cwd, which starts as `/`) and takes the longest
+//! matching prefix, preferring the most recently registered preopen on a tie. Both preopens
+//! match every path with length 0 and fd 4 is registered last, so C (and Rust std) programs
+//! resolve **all** paths, relative ones included, under `/` (fd 4): absolute paths are
+//! always right, and `wasi.cwd` reaches only programs that use fd 3 directly (ordering `.`
+//! last would instead resolve absolute paths under the cwd, which is worse).
+//!
+//! **Limits and outcome.** Memory (`JobSpec.limits.memory`) is enforced by a wasmtime
+//! `ResourceLimiter` over all memories and tables, initial sizes included (a module whose
+//! initial memory exceeds the limit is refused with [`RunnerError::CannotExecute`]; later
+//! growth beyond it fails `memory.grow`). Wall time uses epoch interruption with a per-store
+//! deadline, checked also by sleeps in `poll_oneoff`; the clock starts at instantiation
+//! (compilation is not counted); a read blocked on stdin is not interrupted. The
+//! `fuel=N` runner option meters execution (running out traps). `proc_exit(n)` →
+//! [`Outcome::Exit`]`(n)`, returning from `_start` → `Exit(0)`, the time limit →
+//! [`Outcome::Timeout`], a trap → [`Outcome::Trap`] after writing
+//! `error: the program trapped: <message>` and the wasm backtrace to the program's stderr.
+//! Modules that are invalid, lack `_start` or a `memory` export, or import anything this
+//! runner does not define are refused with a message naming the problem (and the import).
+//!
+//! **Engines and cache.** Engines are process-wide, one per configuration (with or without
+//! fuel), each with its WASI linker built once, so an embedder running many jobs pays setup
+//! once. With `JobSpec.cache_dir` set (and no `cache=off` option), compiled modules are kept
+//! as `<cache_dir>/wasmtime-48.0.8-<engine fingerprint>/<atom sha256>`: a header (magic,
+//! format, atom hash, engine fingerprint, wasmtime and runner versions, payload length and
+//! SHA-256) followed by `Module::serialize` bytes. Deserializing untrusted bytes is unsound
+//! in wasmtime, so everything in the header and the payload hash are checked first; a bad
+//! artifact is deleted and recompiled. Writes are temporary file + rename. Debug-level
+//! `tracing` events say what happened — `compiled module`, `precompiled module cache hit`,
+//! `precompiled artifact rejected: <why>` — and [`stats`] counts compiles, hits, rejections
+//! and stores for the whole process.
+
+use webc_runner_api::{Job, OptionDoc, Outcome, Runner, RunnerError, RunnerInfo, Serves};
+
+mod annotations;
+mod cache;
+mod ctx;
+mod engine;
+mod errno;
+mod exec;
+mod limits;
+mod mem;
+mod wasi;
+
+pub use cache::{Stats, stats};
+
+/// The runner URI served (any version).
+pub const URI: &str = "https://webc.org/runner/wasi";
+/// The atom kind accepted.
+pub const ATOM_KIND: &str = "https://webc.org/kind/wasm";
+
+/// The WASI runner.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WasiRunner;
+
+impl Runner for WasiRunner {
+    fn info(&self) -> RunnerInfo {
+        RunnerInfo {
+            name: "wasi".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            description: "WASI preview1 and wasi_unstable on wasmtime 48".into(),
+            serves: vec![Serves {
+                uri: URI.into(),
+                versions: "*".into(),
+            }],
+            atom_kinds: vec![ATOM_KIND.into()],
+            priority: 0,
+            options: vec![
+                OptionDoc {
+                    key: "fuel".into(),
+                    help: "meter execution: stop (trap) after about N wasm instructions".into(),
+                },
+                OptionDoc {
+                    key: "cache".into(),
+                    help: "on (default) | off: use the precompiled-module cache".into(),
+                },
+            ],
+        }
+    }
+
+    fn run(&self, job: Job<'_>) -> Result<Outcome, RunnerError> {
+        exec::run(job)
+    }
+}
+
+#[cfg(test)]
+mod tests;
