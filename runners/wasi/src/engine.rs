@@ -1,4 +1,8 @@
-//! Process-wide engines, one per configuration, each with its WASI linker built once.
+//! Process-wide engines, one per configuration, each with its WASI linkers built once.
+//!
+//! A linker is built on first need for the WASI module names a program imports (preview1
+//! alone, preview0 alone, or both), so a process that runs one preview1 program defines
+//! only the preview1 functions; every later run with the same engine reuses it.
 
 use std::hash::{Hash, Hasher};
 use std::sync::OnceLock;
@@ -7,6 +11,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::{Config, Engine, Linker};
 
 use crate::ctx::Ctx;
+use crate::wasi::Abi;
 
 /// The settings that change compiled code (and so select an engine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,18 +20,40 @@ pub(crate) struct EngineKey {
     pub(crate) fuel: bool,
 }
 
-/// An engine, its linker (all WASI imports, both module names) and its fingerprint.
+/// Which WASI modules a linker defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Imports {
+    Preview1,
+    Preview0,
+    Both,
+}
+
+impl Imports {
+    fn abis(self) -> &'static [Abi] {
+        match self {
+            Imports::Preview1 => &[Abi::P1],
+            Imports::Preview0 => &[Abi::P0],
+            Imports::Both => &[Abi::P1, Abi::P0],
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// An engine with its lazily built linkers and fingerprint.
 pub(crate) struct EngineEntry {
     pub(crate) engine: Engine,
-    pub(crate) linker: Linker<Ctx>,
-    /// SHA-256 of wasmtime's precompile-compatibility hash of this engine's config.
-    pub(crate) fingerprint: [u8; 32],
+    key: EngineKey,
+    linkers: [OnceLock<Result<Linker<Ctx>, String>>; 3],
+    fingerprint: OnceLock<[u8; 32]>,
 }
 
 impl std::fmt::Debug for EngineEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineEntry")
-            .field("fingerprint", &hex::encode(self.fingerprint))
+            .field("key", &self.key)
             .finish_non_exhaustive()
     }
 }
@@ -56,21 +83,42 @@ fn config(key: EngineKey) -> Config {
     c
 }
 
-fn build(key: EngineKey) -> Result<EngineEntry, String> {
-    let engine =
-        Engine::new(&config(key)).map_err(|e| format!("cannot create the wasmtime engine: {e}"))?;
-    let mut linker = Linker::new(&engine);
-    crate::wasi::add_to_linker(&mut linker)
-        .map_err(|e| format!("cannot define the WASI imports: {e}"))?;
-    let mut h = ShaHasher(Sha256::new());
-    engine.precompile_compatibility_hash().hash(&mut h);
-    key.hash(&mut h);
-    let fingerprint = h.0.finalize().into();
-    Ok(EngineEntry {
-        engine,
-        linker,
-        fingerprint,
-    })
+impl EngineEntry {
+    fn new(key: EngineKey) -> Result<EngineEntry, String> {
+        let engine = Engine::new(&config(key))
+            .map_err(|e| format!("cannot create the wasmtime engine: {e}"))?;
+        Ok(EngineEntry {
+            engine,
+            key,
+            linkers: Default::default(),
+            fingerprint: OnceLock::new(),
+        })
+    }
+
+    /// The linker defining `imports`.
+    pub(crate) fn linker(&self, imports: Imports) -> Result<&Linker<Ctx>, String> {
+        self.linkers[imports.index()]
+            .get_or_init(|| {
+                let mut linker = Linker::new(&self.engine);
+                for &abi in imports.abis() {
+                    crate::wasi::add_to_linker(&mut linker, abi)
+                        .map_err(|e| format!("cannot define the WASI imports: {e}"))?;
+                }
+                Ok(linker)
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// SHA-256 of wasmtime's precompile-compatibility hash of this engine (and our key).
+    pub(crate) fn fingerprint(&self) -> [u8; 32] {
+        *self.fingerprint.get_or_init(|| {
+            let mut h = ShaHasher(Sha256::new());
+            self.engine.precompile_compatibility_hash().hash(&mut h);
+            self.key.hash(&mut h);
+            h.0.finalize().into()
+        })
+    }
 }
 
 /// The engine for `key`, created on first use and shared by every later run.
@@ -78,7 +126,7 @@ pub(crate) fn get(key: EngineKey) -> Result<&'static EngineEntry, String> {
     static PLAIN: OnceLock<Result<EngineEntry, String>> = OnceLock::new();
     static FUELED: OnceLock<Result<EngineEntry, String>> = OnceLock::new();
     let cell = if key.fuel { &FUELED } else { &PLAIN };
-    cell.get_or_init(|| build(key))
+    cell.get_or_init(|| EngineEntry::new(key))
         .as_ref()
         .map_err(Clone::clone)
 }

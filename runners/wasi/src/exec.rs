@@ -12,7 +12,7 @@ use webc_runner_api::{Job, JobSpec, Outcome, RunnerError};
 use crate::annotations::WasiAnnotation;
 use crate::cache::{self, Key};
 use crate::ctx::{Ctx, Desc, FdTable, JobIo};
-use crate::engine::{self, EngineEntry, EngineKey};
+use crate::engine::{self, EngineEntry, EngineKey, Imports};
 use crate::limits::{Limiter, TimedOut, TimedRun};
 use crate::wasi::{self, Exit};
 
@@ -180,7 +180,7 @@ fn module(
         (Some(dir), true) => {
             let key = Key {
                 atom_sha256: atom_hash(spec, atom),
-                fingerprint: entry.fingerprint,
+                fingerprint: entry.fingerprint(),
             };
             let path = key.path(dir);
             if let Some(m) = cache::load(&entry.engine, &path, &key) {
@@ -237,8 +237,11 @@ fn check_module(entry: &EngineEntry, module: &Module) -> Result<InstancePre<Ctx>
             "the module does not export its linear memory as `memory`, which WASI requires".into(),
         ));
     }
+    let (mut p1, mut p0) = (false, false);
     for import in module.imports() {
         let (m, name) = (import.module(), import.name());
+        p1 |= m == wasi::PREVIEW1;
+        p0 |= m == wasi::PREVIEW0;
         if !matches!(import.ty(), ExternType::Func(_)) {
             return Err(cannot(format!(
                 "the module imports `{m}`.`{name}`, which is not a function; this runner provides only WASI functions"
@@ -256,8 +259,14 @@ fn check_module(entry: &EngineEntry, module: &Module) -> Result<InstancePre<Ctx>
             }));
         }
     }
+    let imports = match (p1, p0) {
+        (true, true) => Imports::Both,
+        (false, true) => Imports::Preview0,
+        _ => Imports::Preview1,
+    };
     entry
-        .linker
+        .linker(imports)
+        .map_err(RunnerError::Unavailable)?
         .instantiate_pre(module)
         .map_err(|e| cannot(format!("cannot link the module: {e:#}")))
 }
@@ -316,12 +325,15 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
     let options = Options::parse(&spec.options)?;
     let wasi = WasiAnnotation::parse(&spec.annotations)?;
     let mut opened = descriptors(fs, wasi.cwd.as_deref())?;
+    let t0 = Instant::now();
     let entry = engine::get(EngineKey {
         fuel: options.fuel.is_some(),
     })
     .map_err(RunnerError::Unavailable)?;
+    let t1 = Instant::now();
     let module = module(entry, &spec, atom, options.cache)?;
     let pre = check_module(entry, &module)?;
+    let t2 = Instant::now();
     let ctx = Ctx {
         // SAFETY: see `erase`; the store holding these is dropped inside `run_module`, and the
         // references were moved out of the job, so nothing else uses them meanwhile.
@@ -335,7 +347,14 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
         clock_base: Instant::now(),
         cpu_base: wasi::thread_cpu_nanos(),
     };
-    run_module(entry, &pre, ctx, &spec, options)
+    let outcome = run_module(entry, &pre, ctx, &spec, options);
+    tracing::debug!(
+        engine_us = (t1 - t0).as_micros(),
+        module_us = (t2 - t1).as_micros(),
+        run_us = t2.elapsed().as_micros(),
+        "wasi run finished"
+    );
+    outcome
 }
 
 fn run_module(
@@ -390,7 +409,7 @@ fn run_module(
                 finish(&mut store);
                 return Err(RunnerError::CannotExecute(format!(
                     "the module needs {} of memory to start ({} more than the {} in use), over the memory limit of {}",
-                    used + wanted,
+                    used.saturating_add(wanted),
                     wanted,
                     used,
                     spec.limits.memory.unwrap_or(0)

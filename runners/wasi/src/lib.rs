@@ -75,9 +75,20 @@ pub const URI: &str = "https://webc.org/runner/wasi";
 /// The atom kind accepted.
 pub const ATOM_KIND: &str = "https://webc.org/kind/wasm";
 
-/// The WASI runner.
+/// The WASI runner. Construct with [`WasiRunner::default`] (or [`WasiRunner::new`]); it
+/// holds no state of its own (engines are process-wide), so one value can serve any number of
+/// concurrent jobs.
 #[derive(Debug, Default, Clone, Copy)]
-pub struct WasiRunner;
+pub struct WasiRunner {
+    _private: (),
+}
+
+impl WasiRunner {
+    /// The runner.
+    pub fn new() -> WasiRunner {
+        WasiRunner::default()
+    }
+}
 
 impl Runner for WasiRunner {
     fn info(&self) -> RunnerInfo {

@@ -18,7 +18,7 @@ pub(crate) fn run_with(wat: &str, spec: JobSpec, vfs: &Vfs, stdin: &[u8]) -> Ran
     let wasm = wat::parse_str(wat).expect("valid WAT");
     let mut input = stdin;
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let result = WasiRunner.run(Job {
+    let result = WasiRunner::default().run(Job {
         spec,
         atom: &wasm,
         fs: vfs,
@@ -329,7 +329,7 @@ fn refuses_what_it_cannot_run_with_clear_messages() {
     let mut input: &[u8] = b"";
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let vfs = vfs();
-    let r = WasiRunner.run(Job {
+    let r = WasiRunner::default().run(Job {
         spec: spec(),
         atom: b"\0asm\x01\0\0\0garbage",
         fs: &vfs,
@@ -375,7 +375,7 @@ fn cwd_must_exist() {
 
 #[test]
 fn serves_every_wasmer_spelling() {
-    let info = WasiRunner.info();
+    let info = WasiRunner::default().info();
     for uri in [
         "https://webc.org/runner/wasi",
         "https://webc.org/runner/wasi@unstable_",

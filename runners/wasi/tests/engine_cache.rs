@@ -3,6 +3,8 @@
 //! artifact is rejected, deleted, recompiled and rewritten, and the program still runs
 //! correctly; an unusable cache directory never stops a run.
 
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -77,7 +79,7 @@ fn run(atom: &[u8], cache: Option<&Path>, options: &[(&str, &str)]) -> Run {
         ..JobSpec::default()
     };
     let outcome = tracing::subscriber::with_default(subscriber, || {
-        WasiRunner.run(Job {
+        WasiRunner::default().run(Job {
             spec,
             atom,
             fs: &vfs,

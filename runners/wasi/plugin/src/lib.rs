@@ -1,3 +1,3 @@
 //! Exports [`webc_runner_wasi::WasiRunner`] as a plugin.
 
-webc_runner_api::export_runner!(webc_runner_wasi::WasiRunner);
+webc_runner_api::export_runner!(webc_runner_wasi::WasiRunner::default());

@@ -49,17 +49,15 @@ impl Abi {
     }
 }
 
-/// Defines both modules on `linker`.
-pub(crate) fn add_to_linker(linker: &mut Linker<Ctx>) -> wasmtime::Result<()> {
-    for abi in [Abi::P1, Abi::P0] {
-        args_env::add(linker, abi)?;
-        clock_random::add(linker, abi)?;
-        fd::add(linker, abi)?;
-        path::add(linker, abi)?;
-        poll::add(linker, abi)?;
-        proc::add(linker, abi)?;
-        sock::add(linker, abi)?;
-    }
+/// Defines the module of `abi` on `linker`.
+pub(crate) fn add_to_linker(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
+    args_env::add(linker, abi)?;
+    clock_random::add(linker, abi)?;
+    fd::add(linker, abi)?;
+    path::add(linker, abi)?;
+    poll::add(linker, abi)?;
+    proc::add(linker, abi)?;
+    sock::add(linker, abi)?;
     Ok(())
 }
 
