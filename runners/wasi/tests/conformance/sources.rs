@@ -102,10 +102,10 @@ fn check_checksums(dir: &Path) -> Result<(), String> {
             }
             Some(_) => {}
         }
-        if let Some(stem) = name.strip_suffix(".c") {
-            if !dir.join(format!("{stem}.wasm")).exists() {
-                problems.push(format!("{stem}.wasm is missing"));
-            }
+        if let Some(stem) = name.strip_suffix(".c")
+            && !dir.join(format!("{stem}.wasm")).exists()
+        {
+            problems.push(format!("{stem}.wasm is missing"));
         }
         on_disk.insert(name);
     }

@@ -79,6 +79,7 @@ static void t_dotdot(void) {
     try_stat(d, "stat ..", "..", 1);
     try_stat(d, "stat ../secret", "../secret", 1);
     try_read(d, "read sub/../f.txt (stays inside)", "sub/../f.txt", 1);
+    try_read(d, "read ../data/f.txt (out and back in)", "../data/f.txt", 1);
     __wasi_fd_t fd;
     wres("create ../new", __wasi_path_open(d, 0, "../new", __WASI_OFLAGS_CREAT, R_RW, R_RW, 0, &fd));
     wres("mkdir ../newdir", __wasi_path_create_directory(d, "../newdir"));

@@ -1,7 +1,7 @@
 /* The preopened directories and the current directory: lists every preopen (fd and name),
  * getcwd(), and opens hello.txt relatively and absolutely. With wasmtime only the --dir
- * directories are preopened; we preopen `.` (the manifest's cwd, when set) and `/` first,
- * as Wasmer does, then every mount. */
+ * directories are preopened; we preopen `.` (the manifest's cwd, default `/`) and `/`,
+ * as Wasmer does. */
 #include "common.h"
 
 static void try_cat(const char *path) {
@@ -41,6 +41,18 @@ int main(void) {
     printf("getcwd: %s\n", getcwd(cwd, sizeof cwd) ? cwd : errname(errno));
     const char *pwd = getenv("PWD");
     printf("PWD: %s\n", pwd ? pwd : "(unset)");
+    /* Through fd 3 directly (wasmtime: the --dir; us: `.`, the manifest's cwd). */
+    __wasi_fd_t fd;
+    __wasi_errno_t oe = __wasi_path_open(3, 0, "hello.txt", 0, __WASI_RIGHTS_FD_READ, 0, 0, &fd);
+    if (oe) printf("fd 3: open hello.txt: %s\n", errname(oe));
+    else {
+        char buf[64];
+        size_t n = 0;
+        (void)wread(fd, buf, sizeof buf, &n);
+        if (n && buf[n - 1] == '\n') n--;
+        printf("fd 3: open hello.txt: OK [%.*s]\n", (int)n, buf);
+        (void)__wasi_fd_close(fd);
+    }
     try_cat("hello.txt");
     try_cat("./hello.txt");
     try_cat("/data/hello.txt");
