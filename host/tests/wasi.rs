@@ -25,7 +25,8 @@ use webc_container::write::{Directory, Entry, Writer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_webc-host");
 const PLUGIN: &str = "libwebc_runner_wasi.so";
-/// What the runner logs (its crate docs), at debug level, target `webc_runner_wasi`.
+/// What the runner logs (its crate docs) at debug level; the host re-emits plugin events
+/// under the target `webc_runner` (with a `plugin` field naming the plugin's module).
 const LOG_COMPILED: &str = "compiled module";
 const LOG_HIT: &str = "precompiled module cache hit";
 const LOG_REJECTED: &str = "precompiled artifact rejected";
@@ -101,10 +102,10 @@ impl Env {
         self.cmd(args).output().unwrap()
     }
 
-    /// The same, with the WASI runner's debug log on stderr.
+    /// The same, with the runner plugins' debug log on stderr.
     fn run_logged(&self, args: &[&str]) -> Output {
         self.cmd(args)
-            .env("WEBC_LOG", "webc_runner_wasi=debug")
+            .env("WEBC_LOG", "webc_runner=debug")
             .output()
             .unwrap()
     }
@@ -343,7 +344,7 @@ fn inspect_v2(env: &Env) -> PathBuf {
 }
 
 /// What both packages are asked to do, and what they must print.
-const COMMON_ARGS: [&str; 15] = [
+const COMMON_ARGS: [&str; 17] = [
     "user arg",
     "ls:/data",
     "ls:/data/nested",
@@ -352,9 +353,14 @@ const COMMON_ARGS: [&str; 15] = [
     "cat:/data/nested/deeper/b.txt",
     "cat:/data/nested/ünïcödé.txt",
     "cat:/data/empty.txt",
-    // Relative paths resolve against `wasi.cwd` (/data).
-    "cat:hello.txt",
-    "cat:nested/a.txt",
+    // `wasi.cwd` (/data) is the directory preopened as `.` (fd 3).
+    "at3:hello.txt",
+    "at3:nested/a.txt",
+    // `..` moves in the guest's namespace, whose root is the top: never out to the host.
+    "at3:../../etc/passwd",
+    // wasi-libc resolves relative paths against its preopen table, where `/` (fd 4) wins:
+    // the runner's documented choice, so absolute paths are always right.
+    "cat:data/nested/a.txt",
     // Volumes are read-only and nothing else of the host is there.
     "cat:/data/missing.txt",
     "write:/data/new.txt",
@@ -381,8 +387,8 @@ fn common_expected(extra_env: &[&str]) -> String {
         s.push_str(&format!("env {e}\n"));
     }
     // wasi-libc keeps its own working directory ("/" at start: there is no WASI call to
-    // ask for it); `wasi.cwd` shows in what relative paths open, below.
-    s.push_str("cwd=/\n");
+    // ask for it); `wasi.cwd` is the preopen `.`.
+    s.push_str("cwd=/\npreopen 3 .\npreopen 4 /\n");
     s.push_str(
         "ls /data:\n\
          \x20 empty.txt file 0\n\
@@ -398,8 +404,10 @@ fn common_expected(extra_env: &[&str]) -> String {
          cat /data/nested/deeper/b.txt: deep b\n\
          cat /data/nested/ünïcödé.txt: unicode name\n\
          cat /data/empty.txt: \n\
-         cat hello.txt: hello from the volume\n\
-         cat nested/a.txt: a\n\
+         at3 hello.txt: hello from the volume\n\
+         at3 nested/a.txt: a\n\
+         at3 ../../etc/passwd: error: No such file or directory\n\
+         cat data/nested/a.txt: a\n\
          cat /data/missing.txt: error: No such file or directory\n\
          write /data/new.txt: error: Operation not permitted\n\
          stat /etc/passwd: error: No such file or directory\n\
@@ -479,7 +487,7 @@ fn symlinks_in_a_v3_volume() {
     ]);
     code(&o, 1);
     let text = out(&o);
-    let body = text.split_once("cwd=/\n").unwrap().1;
+    let body = text.split_once("preopen 4 /\n").unwrap().1;
     assert_eq!(
         body,
         "ls /:\n\

@@ -2,14 +2,18 @@
 //
 // Used by host/tests/wasi.rs through the real `webc-host run` and the WASI plugin; the
 // same program is packed as webc v3 and v2 and must print the same thing on both.
-// Prints, in order: every argv entry, the environment (sorted), getcwd(), then runs each
-// argument of the form OP:PATH —
+// Prints, in order: every argv entry, the environment (sorted), getcwd(), the preopened
+// directories (fd and name, from fd_prestat_get), then runs each argument of the form
+// OP:PATH —
 //   ls:DIR     sorted entries of DIR (without . and ..), each with its type (lstat) and,
 //              for files, its size; for symlinks, the target
 //   stat:PATH  type and size, following symlinks
 //   cat:PATH   the file's content
 //   readlink:PATH
 //   write:PATH  create or truncate PATH and write "written\n" into it
+//   at3:PATH    the content of PATH opened relative to fd 3 with path_open directly (wasi-libc
+//               resolves every path, relative ones too, against its own preopen table, so
+//               this is how a program reaches the directory preopened as `.`)
 // Failures print `OP PATH: error: <strerror>` and make the exit status 1; other arguments
 // are only printed (they are argv entries).
 #include <dirent.h>
@@ -19,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wasi/api.h>
 
 extern char **environ;
 
@@ -115,6 +120,37 @@ static void do_write(const char *path) {
     printf("write %s: ok\n", path);
 }
 
+static void do_at3(const char *path) {
+    __wasi_fd_t fd;
+    __wasi_errno_t e = __wasi_path_open(3, 0, path, 0, __WASI_RIGHTS_FD_READ, 0, 0, &fd);
+    if (e != 0) {
+        errno = e;
+        return fail("at3", path);
+    }
+    printf("at3 %s: ", path);
+    char buf[4096];
+    ssize_t n;
+    int last = '\n';
+    while ((n = read((int)fd, buf, sizeof buf)) > 0) {
+        fwrite(buf, 1, (size_t)n, stdout);
+        last = buf[n - 1];
+    }
+    close((int)fd);
+    if (last != '\n') putchar('\n');
+}
+
+static void print_preopens(void) {
+    for (__wasi_fd_t fd = 3; fd < 64; fd++) {
+        __wasi_prestat_t pre;
+        if (__wasi_fd_prestat_get(fd, &pre) != 0) break;
+        char name[1024];
+        size_t len = pre.u.dir.pr_name_len < sizeof name - 1 ? pre.u.dir.pr_name_len : sizeof name - 1;
+        if (__wasi_fd_prestat_dir_name(fd, (uint8_t *)name, len) != 0) break;
+        name[len] = 0;
+        printf("preopen %u %s\n", (unsigned)fd, name);
+    }
+}
+
 int main(int argc, char **argv) {
     printf("argc=%d\n", argc);
     for (int i = 0; i < argc; i++) printf("argv[%d]=%s\n", i, argv[i]);
@@ -130,6 +166,7 @@ int main(int argc, char **argv) {
     char cwd[1024];
     if (getcwd(cwd, sizeof cwd)) printf("cwd=%s\n", cwd);
     else printf("cwd: error: %s\n", strerror(errno));
+    print_preopens();
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -138,6 +175,7 @@ int main(int argc, char **argv) {
         else if (!strncmp(a, "cat:", 4)) do_cat(a + 4);
         else if (!strncmp(a, "readlink:", 9)) do_readlink(a + 9);
         else if (!strncmp(a, "write:", 6)) do_write(a + 6);
+        else if (!strncmp(a, "at3:", 4)) do_at3(a + 4);
     }
     return failed;
 }
