@@ -725,6 +725,21 @@ fn stdin_is_streamed_to_the_program() {
 }
 
 #[test]
+fn legacy_wasi_unstable_imports_work_with_their_own_layouts() {
+    let env = Env::new();
+    let o = env.run(&[path_str(&program("preview0"))]);
+    code(&o, 7);
+    // The same as `wasmtime run` prints for this program.
+    assert_eq!(
+        out(&o),
+        "hello from wasi_unstable\n\
+         seek end-3: errno 0 offset 7\n\
+         seek set+2: errno 0 offset 2\n\
+         filestat: errno 0 filetype 4 nlink 1 size 10\n"
+    );
+}
+
+#[test]
 fn an_unknown_import_is_refused_naming_it() {
     let env = Env::new();
     let o = env.run(&[path_str(&program("unknown-import"))]);
