@@ -49,7 +49,7 @@
 //! once. With `JobSpec.cache_dir` set (and no `cache=off` option), compiled modules are kept
 //! as `<cache_dir>/wasmtime-48.0.8-<engine fingerprint>/<atom sha256>`: a header (magic,
 //! format, atom hash, engine fingerprint, wasmtime and runner versions, payload length and
-//! SHA-256) followed by `Module::serialize` bytes. Deserializing untrusted bytes is unsound
+//! BLAKE3 hash) followed by `Module::serialize` bytes. Deserializing untrusted bytes is unsound
 //! in wasmtime, so everything in the header and the payload hash are checked first; a bad
 //! artifact is deleted and recompiled. Writes are temporary file + rename. Debug-level
 //! `tracing` events say what happened — `compiled module`, `precompiled module cache hit`,
