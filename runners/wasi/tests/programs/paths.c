@@ -322,15 +322,33 @@ static void t_rmdir_slash(void) {
     pstat("  stat t", "t", 0);
 }
 
-/* unlink with a trailing slash names a directory: on a regular file it is ENOTDIR and the
- * file stays. */
+/* A trailing slash names a directory: on a regular file or a symlink to one, unlink,
+ * rename, link and stat are ENOTDIR and nothing changes (POSIX, Linux, wasmtime). */
 static void t_unlink_slash(void) {
     put("ut", "target");
-    wres("unlink ut/", __wasi_path_unlink_file(D, "ut/"));
-    pstat("  stat ut", "ut", 0);
     wres("symlink ul -> ut", __wasi_path_symlink("ut", D, "ul"));
+    pstat("stat ut/", "ut/", 1);
+    wres("set_times ut/", __wasi_path_filestat_set_times(D, FOLLOW, "ut/", 1, 1, __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_MTIM));
+    char buf[16];
+    __wasi_size_t n;
+    wres("readlink ul/", __wasi_path_readlink(D, "ul/", (uint8_t *)buf, sizeof buf, &n));
+    /* Each mutation on its own file, so one wrong answer does not hide the next. */
+    put("r1", "x");
+    wres("rename r1/ -> moved", __wasi_path_rename(D, "r1/", D, "moved"));
+    pstat("  stat r1", "r1", 0);
+    pstat("  stat moved", "moved", 0);
+    put("r2", "x");
+    wres("rename r2 -> moved2/", __wasi_path_rename(D, "r2", D, "moved2/"));
+    pstat("  stat r2", "r2", 0);
+    pstat("  stat moved2", "moved2", 0);
+    put("l1", "x");
+    wres("link l1/ -> hard", __wasi_path_link(D, 0, "l1/", D, "hard"));
+    wres("link l1 -> hard/", __wasi_path_link(D, 0, "l1", D, "hard/"));
+    pstat("  stat hard", "hard", 0);
     wres("unlink ul/", __wasi_path_unlink_file(D, "ul/"));
     pstat("  stat ul", "ul", 0);
+    wres("unlink ut/", __wasi_path_unlink_file(D, "ut/"));
+    pstat("  stat ut", "ut", 0);
 }
 
 /* O_DIRECTORY without following, on a symlink: the symlink is not followed, so the path
