@@ -16,6 +16,9 @@ fi
 # here (idempotently), so this stays the one command to run the tests.
 
 # Runner plugins are loaded from target/<profile>/ by the end-to-end tests (a missing plugin
-# fails them): the test-only echo runner and the WASI runner.
-cargo build -p webc-runner-test-echo-plugin -p webc-runner-wasi-plugin
+# fails them): the test-only echo runner and the WASI runner. They are built as part of the
+# whole workspace with every target, so features resolve exactly as for `cargo test
+# --workspace` below (`cargo build -p <plugin>` alone would resolve fewer features of shared
+# dependencies such as rustix, and wasmtime would be compiled twice).
+cargo build --workspace --all-targets
 exec cargo test --workspace "$@"
