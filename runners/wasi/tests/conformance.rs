@@ -46,7 +46,7 @@ macro_rules! cases {
 }
 
 cases! {
-    args_basic, env_granted, env_none, manifest_args_env,
+    args_basic, env_granted, env_none, manifest_args_env, env_override,
     clocks, clocks_cputime, clocks_badclock, random, sched_yield,
     poll_sleep, poll_errors, poll_fds,
     proc_exit_0, proc_exit_42, proc_exit_125, proc_exit_255, proc_return_7, proc_exit_flush,
@@ -55,6 +55,8 @@ cases! {
     fd_rw, fd_filestat, fd_fdstat, fd_syncflags, fd_dirs, fd_badfd, fd_stdio, fd_renumber,
     fd_prestat, fd_allocate, fd_rights, fd_append_pwrite, fd_badenum, fd_truncate_ro,
     readdir_list, readdir_cookies, readdir_small, readdir_errors, readdir_libc,
+    volume_readdir_list, volume_readdir_cookies, volume_readdir_small, volume_readdir_errors,
+    volume_readdir_libc, volume_wat_readdir_tiny, volume_wat_p0_layouts, volume_wat_p1_layouts,
     path_oflags, path_fdflags, path_syncflags, path_lookup, path_mkdir, path_filestat, path_link,
     path_readlink, path_rmdir, path_rename, path_symlink, path_unlink, path_rmdir_slash,
     path_unlink_slash, path_nofollow_dir,
@@ -101,8 +103,19 @@ fn cases_tests_and_goldens_correspond() {
         }
     }
     for c in CASES {
+        let golden = match c.golden {
+            Golden::SameAs(other) => {
+                assert!(
+                    matches!(case(other).golden, Golden::Wasmtime),
+                    "{}: same_as must name a wasmtime-sourced case",
+                    c.name
+                );
+                other
+            }
+            _ => c.name,
+        };
         assert!(
-            harness::golden_path(c.name, "out").exists(),
+            harness::golden_path(golden, "out").exists(),
             "{}: golden missing",
             c.name
         );
@@ -140,6 +153,7 @@ fn record_goldens() {
                     .unwrap();
                 eprintln!("recorded {} ({})", path.display(), run.outcome);
             }
+            Golden::SameAs(_) => {}
             Golden::Ours { reference, .. } => {
                 if reference {
                     let run = harness::run_wasmtime(c);

@@ -29,6 +29,19 @@ pub const CASES: &[Case] = &[
         })
         .args(&["user-arg"])
         .env(&[("GRANTED", "yes")]),
+    // A variable set by the manifest and granted by the user: one entry, the user's value.
+    Case::new("env_override", "args_env")
+        .annotations(Annotations {
+            main_args: &[],
+            env: &["K=from-manifest", "ONLY_MANIFEST=1"],
+            exec_name: None,
+            cwd: None,
+        })
+        .env(&[("K", "granted")])
+        .ours(
+            "wasi.env then the granted variables, a later value of a key replacing an earlier \
+             one (one `K`, the user's); wasmtime passes both `--env K=…` entries through",
+        ),
     // clocks, random, sched_yield
     Case::new("clocks", "clocks").args(&["clocks"]),
     Case::new("clocks_cputime", "clocks")
@@ -153,6 +166,37 @@ pub const CASES: &[Case] = &[
     Case::new("readdir_libc", "readdir")
         .args(&["libc"])
         .fixture(Fixture::Tree),
+    // The same listings from a container volume (served without unpacking) as from a host
+    // directory under wasmtime.
+    Case::new("volume_readdir_list", "readdir")
+        .args(&["list"])
+        .fixture(Fixture::TreeVolume)
+        .same_as("readdir_list"),
+    Case::new("volume_readdir_cookies", "readdir")
+        .args(&["cookies"])
+        .fixture(Fixture::TreeVolume)
+        .same_as("readdir_cookies"),
+    Case::new("volume_readdir_small", "readdir")
+        .args(&["small"])
+        .fixture(Fixture::TreeVolume)
+        .same_as("readdir_small"),
+    Case::new("volume_readdir_errors", "readdir")
+        .args(&["errors"])
+        .fixture(Fixture::TreeVolume)
+        .same_as("readdir_errors"),
+    Case::new("volume_readdir_libc", "readdir")
+        .args(&["libc"])
+        .fixture(Fixture::TreeVolume)
+        .same_as("readdir_libc"),
+    Case::new("volume_wat_readdir_tiny", "wat:readdir_tiny")
+        .fixture(Fixture::TreeVolume)
+        .same_as("wat_readdir_tiny"),
+    Case::new("volume_wat_p0_layouts", "wat:p0_layouts")
+        .fixture(Fixture::HelloVolume)
+        .same_as("wat_p0_layouts"),
+    Case::new("volume_wat_p1_layouts", "wat:p1_layouts")
+        .fixture(Fixture::HelloVolume)
+        .same_as("wat_p1_layouts"),
     // path_*
     Case::new("path_oflags", "paths")
         .args(&["oflags"])

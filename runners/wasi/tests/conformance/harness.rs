@@ -26,6 +26,9 @@ pub enum Golden {
         reason: &'static str,
         reference: bool,
     },
+    /// The golden of another (wasmtime-sourced) case: the same program on a container volume
+    /// must print exactly what it prints on a host directory under wasmtime.
+    SameAs(&'static str),
 }
 
 /// The file tree a case runs on: created fresh for every run, identical for wasmtime and us.
@@ -43,6 +46,10 @@ pub enum Fixture {
     Escapes,
     /// `/ro`: a read-only grant; `/vol`: a container volume; both hold `r.txt`, `sub/`.
     ReadOnly,
+    /// `Hello` as a container volume mounted at `/data` (read-only).
+    HelloVolume,
+    /// `Tree` as a container volume mounted at `/data` (read-only).
+    TreeVolume,
 }
 
 /// `wasi` command annotations (Wasmer's `main-args`, `env`, `exec-name`, `cwd`).
@@ -131,6 +138,11 @@ impl Case {
         };
         self
     }
+    /// Expected: the golden of case `other`.
+    pub const fn same_as(mut self, other: &'static str) -> Case {
+        self.golden = Golden::SameAs(other);
+        self
+    }
     /// Ours, and wasmtime cannot run the setup at all (no reference output).
     pub const fn ours_only(mut self, reason: &'static str) -> Case {
         self.golden = Golden::Ours {
@@ -203,8 +215,8 @@ pub struct Mount {
 pub struct Tree {
     _dir: tempfile::TempDir,
     pub mounts: Vec<Mount>,
-    /// Container volume mounted at `/vol`.
-    pub volume: Option<Container>,
+    /// A container and the volume (named like its mount point) mounted from it.
+    pub volume: Option<(Container, &'static str)>,
 }
 
 fn write(path: &Path, content: &str) {
@@ -216,6 +228,34 @@ fn write(path: &Path, content: &str) {
 
 fn symlink(target: &str, at: &Path) {
     std::os::unix::fs::symlink(target, at).expect("symlink fixture");
+}
+
+fn volume_file(dir: &mut Directory, path: &str, content: &str) {
+    dir.insert(
+        path,
+        Entry::File {
+            data: content.as_bytes().to_vec().into(),
+            modified: 1_700_000_000,
+        },
+        1_700_000_000,
+    )
+    .expect("volume entry");
+}
+
+fn volume_dir(dir: &mut Directory, path: &str) {
+    dir.insert(path, Entry::Dir(Directory::default()), 1_700_000_000)
+        .expect("volume entry");
+}
+
+/// A webc v3 container holding `volume` under the name `name`.
+fn container(name: &str, volume: Directory) -> Container {
+    let w = Writer {
+        manifest: webc_container::manifest::Manifest::default().to_cbor(),
+        volumes: [(name.to_owned(), volume)].into_iter().collect(),
+        ..Default::default()
+    };
+    let bytes = w.to_bytes(Version::V3).expect("write container");
+    Container::from_bytes(bytes).expect("open container")
 }
 
 pub fn build_fixture(fixture: Fixture) -> Tree {
@@ -279,24 +319,40 @@ pub fn build_fixture(fixture: Fixture) -> Tree {
                 mode: Mode::ReadOnly,
             });
             let mut vol = Directory::default();
+            volume_file(&mut vol, "/r.txt", "read me\n");
+            volume_dir(&mut vol, "/sub");
+            volume = Some((container("/vol", vol), "/vol"));
+        }
+        Fixture::HelloVolume => {
+            let mut vol = Directory::default();
+            volume_file(&mut vol, "/hello.txt", "hello, poll\n");
+            volume = Some((container("/data", vol), "/data"));
+        }
+        Fixture::TreeVolume => {
+            let mut vol = Directory::default();
+            volume_file(&mut vol, "/a.txt", "alpha\n");
+            volume_file(&mut vol, "/b.txt", "");
+            volume_file(&mut vol, "/dir/inner.txt", "inner\n");
+            volume_dir(&mut vol, "/dir/nested");
+            volume_dir(&mut vol, "/empty");
             vol.insert(
-                "/r.txt",
-                Entry::File {
-                    data: b"read me\n".to_vec().into(),
+                "/link",
+                Entry::Symlink {
+                    target: "a.txt".into(),
                     modified: 1_700_000_000,
                 },
                 1_700_000_000,
             )
             .expect("volume entry");
-            vol.insert("/sub", Entry::Dir(Directory::default()), 1_700_000_000)
-                .expect("volume entry");
-            let w = Writer {
-                manifest: webc_container::manifest::Manifest::default().to_cbor(),
-                volumes: [("vol".to_owned(), vol)].into_iter().collect(),
-                ..Default::default()
-            };
-            let bytes = w.to_bytes(Version::V3).expect("write container");
-            volume = Some(Container::from_bytes(bytes).expect("open container"));
+            volume_file(
+                &mut vol,
+                "/a_rather_long_file_name_0123456789_abcdefghijklmnopqrstuvwxyz.txt",
+                "long\n",
+            );
+            for i in 0..50 {
+                volume_file(&mut vol, &format!("/many/f{i:02}"), &format!("{i}\n"));
+            }
+            volume = Some((container("/data", vol), "/data"));
         }
     }
     Tree {
@@ -348,9 +404,9 @@ pub fn run_ours(case: &Case) -> Run {
     let atom = module(case.program);
     let tree = build_fixture(case.fixture);
     let mut b = VfsBuilder::new();
-    if let Some(c) = &tree.volume {
+    if let Some((c, guest)) = &tree.volume {
         b = b
-            .mount_volume("/vol", c.volume("vol").expect("volume"), "/")
+            .mount_volume(guest, c.volume(guest).expect("volume"), "/")
             .expect("mount volume");
     }
     for m in &tree.mounts {
@@ -552,6 +608,7 @@ pub fn header(case: &Case) -> String {
             case.name
         ),
         Golden::Ours { reason, .. } => format!("# {}: ours ({reason})\n", case.name),
+        Golden::SameAs(other) => format!("# {}: see {other}\n", case.name),
     }
 }
 
@@ -591,7 +648,10 @@ pub fn diff(expected: &[u8], actual: &[u8]) -> String {
 
 /// Runs a case through our runner and compares with its golden.
 pub fn check(case: &Case) {
-    let path = golden_path(case.name, "out");
+    let path = match case.golden {
+        Golden::SameAs(other) => golden_path(other, "out"),
+        _ => golden_path(case.name, "out"),
+    };
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}\n(wasmtime goldens: scripts/build-wasi-tests.sh --goldens)",
@@ -626,6 +686,7 @@ pub fn check(case: &Case) {
             match case.golden {
                 Golden::Wasmtime => "golden from wasmtime",
                 Golden::Ours { .. } => "our golden",
+                Golden::SameAs(_) => "wasmtime's golden of the host-directory case",
             },
             path.display(),
             String::from_utf8_lossy(&actual.stdout),
