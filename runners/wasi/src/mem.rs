@@ -12,6 +12,10 @@ use crate::errno::{Errno, WasiResult};
 /// Size of an `iovec`/`ciovec` (`{ buf: u32, buf_len: u32 }`).
 pub(crate) const IOVEC_SIZE: u32 = 8;
 
+/// Most buffers one call may name (`EINVAL` beyond, like `IOV_MAX` in POSIX, only far
+/// larger), so a single host call's bookkeeping stays small whatever the guest passes.
+pub(crate) const MAX_IOVECS: u32 = 1 << 20;
+
 /// A mutable, bounds-checked view of a guest's linear memory for one host call.
 #[derive(Debug)]
 pub(crate) struct GuestMem<'a> {
@@ -119,6 +123,9 @@ impl<'a> GuestMem<'a> {
     /// and the total length fits the `size` result (`u32`). Returns the total.
     pub(crate) fn check_iovecs(&self, ptr: u32, count: u32) -> WasiResult<u32> {
         self.check_array(ptr, count, IOVEC_SIZE)?;
+        if count > MAX_IOVECS {
+            return Err(Errno::INVAL);
+        }
         let mut total: u32 = 0;
         for i in 0..count {
             let iov = self.iovec(ptr, i)?;
@@ -168,5 +175,13 @@ mod tests {
         m.write_u32(8, 0).unwrap();
         m.write_u32(12, u32::MAX).unwrap();
         assert_eq!(m.check_iovecs(0, 2), Err(Errno::FAULT));
+    }
+
+    #[test]
+    fn iovec_count_is_bounded() {
+        let mut bytes = vec![0u8; (IOVEC_SIZE * (MAX_IOVECS + 1)) as usize];
+        let m = GuestMem::new(&mut bytes);
+        assert_eq!(m.check_iovecs(0, MAX_IOVECS), Ok(0));
+        assert_eq!(m.check_iovecs(0, MAX_IOVECS + 1), Err(Errno::INVAL));
     }
 }

@@ -8,7 +8,8 @@
 //! process every buffer in order, as POSIX `readv`/`writev` do, stopping at the first short
 //! transfer; a reading call on stdin does one read into the first non-empty buffer so it
 //! never waits for more input than is available. `fd_allocate` reserves space through the
-//! file system (wasmtime-wasi answers `ENOTSUP`).
+//! file system (wasmtime-wasi answers `ENOTSUP`). More than 2^20 buffers in one call is
+//! `EINVAL`.
 
 use std::io::{ErrorKind, Write};
 

@@ -6,7 +6,7 @@
 //! descriptors are `EBADF`, the CPU-time clocks are `EINVAL`, and an empty subscription
 //! list is `EINVAL`. When no descriptor is ready the call sleeps until the earliest clock
 //! subscription (relative, or absolute on the realtime or monotonic clock) and reports
-//! every clock due by then. A sleep never outlasts the run's time limit: reaching it ends
+//! every clock due by then. More than 2^20 subscriptions is `EINVAL`. A sleep never outlasts the run's time limit: reaching it ends
 //! the run as a timeout.
 
 use std::time::{Duration, Instant};
@@ -22,6 +22,8 @@ use crate::limits::TimedOut;
 use crate::mem::GuestMem;
 
 const EVENT_SIZE: u32 = 32;
+/// Most subscriptions one call may pass (`EINVAL` beyond), bounding the work of a call.
+const MAX_SUBSCRIPTIONS: u32 = 1 << 20;
 const EVENTTYPE_CLOCK: u8 = 0;
 const EVENTTYPE_FD_READ: u8 = 1;
 const EVENTTYPE_FD_WRITE: u8 = 2;
@@ -154,6 +156,9 @@ fn poll_oneoff(
         mem.check_array(subs, n, size)?;
         mem.check_array(events, n, EVENT_SIZE)?;
         mem.range(ret, 4)?;
+        if n > MAX_SUBSCRIPTIONS {
+            return Err(Errno::INVAL);
+        }
         Ok(())
     };
     if let Err(e) = check() {
