@@ -166,6 +166,10 @@ pub const CASES: &[Case] = &[
     Case::new("readdir_libc", "readdir")
         .args(&["libc"])
         .fixture(Fixture::Tree),
+    Case::new("read_big", "read").fixture(Fixture::Big),
+    Case::new("volume_read_big", "read")
+        .fixture(Fixture::BigVolume)
+        .same_as("read_big"),
     // The same listings from a container volume (served without unpacking) as from a host
     // directory under wasmtime.
     Case::new("volume_readdir_list", "readdir")

@@ -46,6 +46,10 @@ pub enum Fixture {
     Escapes,
     /// `/ro`: a read-only grant; `/vol`: a container volume; both hold `r.txt`, `sub/`.
     ReadOnly,
+    /// `/data/big.bin`: 300 000 bytes, byte i = (i * 7 + i / 251) & 0xff.
+    Big,
+    /// `Big` as a container volume mounted at `/data`.
+    BigVolume,
     /// `Hello` as a container volume mounted at `/data` (read-only).
     HelloVolume,
     /// `Tree` as a container volume mounted at `/data` (read-only).
@@ -258,6 +262,12 @@ fn container(name: &str, volume: Directory) -> Container {
     Container::from_bytes(bytes).expect("open container")
 }
 
+fn big_content() -> Vec<u8> {
+    (0..300_000usize)
+        .map(|i| ((i * 7 + i / 251) & 0xff) as u8)
+        .collect()
+}
+
 pub fn build_fixture(fixture: Fixture) -> Tree {
     let dir = tempfile::Builder::new()
         .prefix("wasi-conformance-")
@@ -322,6 +332,24 @@ pub fn build_fixture(fixture: Fixture) -> Tree {
             volume_file(&mut vol, "/r.txt", "read me\n");
             volume_dir(&mut vol, "/sub");
             volume = Some((container("/vol", vol), "/vol"));
+        }
+        Fixture::Big => {
+            std::fs::create_dir(&data).expect("mkdir");
+            std::fs::write(data.join("big.bin"), big_content()).expect("write fixture");
+            mounts.push(rw(data, "/data"));
+        }
+        Fixture::BigVolume => {
+            let mut vol = Directory::default();
+            vol.insert(
+                "/big.bin",
+                Entry::File {
+                    data: big_content().into(),
+                    modified: 1_700_000_000,
+                },
+                1_700_000_000,
+            )
+            .expect("volume entry");
+            volume = Some((container("/data", vol), "/data"));
         }
         Fixture::HelloVolume => {
             let mut vol = Directory::default();
