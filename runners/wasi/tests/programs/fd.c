@@ -362,6 +362,23 @@ static void t_stdio(void) {
     wres("pwrite stdout", __wasi_fd_pwrite(1, &c, 1, 0, &n));
     wres("read stdout", __wasi_fd_read(1, &iov, 1, &n));
     wres("write stdin", __wasi_fd_write(0, &c, 1, &n));
+    wres("set_flags stdout APPEND", __wasi_fd_fdstat_set_flags(1, __WASI_FDFLAGS_APPEND));
+    wres("set_flags stdout NONBLOCK", __wasi_fd_fdstat_set_flags(1, __WASI_FDFLAGS_NONBLOCK));
+    wres("sync stdout", __wasi_fd_sync(1));
+    wres("datasync stdout", __wasi_fd_datasync(1));
+    wres("advise stdin", __wasi_fd_advise(0, 0, 0, 0));
+    wres("allocate stdout", __wasi_fd_allocate(1, 0, 1));
+    wres("set_size stdout", __wasi_fd_filestat_set_size(1, 0));
+    wres("set_times stdout", __wasi_fd_filestat_set_times(1, 0, 0, __WASI_FSTFLAGS_MTIM_NOW));
+    __wasi_filestat_t fs;
+    __wasi_errno_t e = __wasi_fd_filestat_get(1, &fs);
+    printf("filestat stdout: %s filetype=%u size=%llu\n", errname(e), fs.filetype,
+           (unsigned long long)fs.size);
+    uint8_t dbuf[32];
+    __wasi_size_t used;
+    wres("readdir stdin", __wasi_fd_readdir(0, dbuf, sizeof dbuf, 0, &used));
+    __wasi_fd_t x;
+    wres("path_open relative to stdin", __wasi_path_open(0, 0, "x", 0, R_RO, R_RO, 0, &x));
     fflush(stdout);
     /* Closing stderr: further writes to it fail with EBADF, stdout is unaffected. */
     wres("close stderr", __wasi_fd_close(2));

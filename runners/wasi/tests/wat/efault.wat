@@ -45,6 +45,10 @@
   (data (i32.const 2624) "fd_readdir: buffer crosses the end\00")
   (data (i32.const 2688) "still running\00")
   (data (i32.const 2752) "  first 5 bytes of stdin still unread\00")
+  (data (i32.const 2816) "poll_oneoff: 0x7fffffff subscriptions\00")
+  (data (i32.const 2880) "fd_readdir: 4 GiB buffer\00")
+  (data (i32.const 2944) "random_get: 4 GiB\00")
+  (data (i32.const 3008) "fd_write: 0x08000000 iovecs of 0 bytes\00")
 
   (func $r (param $label i32) (param $errno i32)
     (call $report (local.get $label) (i64.extend_i32_u (local.get $errno))))
@@ -103,6 +107,10 @@
     ;; fd_read from stdin into a buffer crossing the end: nothing may be consumed
     (i32.store (i32.const 8192) (i32.const 65530))
     (i32.store (i32.const 8196) (i32.const 100))
+    (call $r (i32.const 2816) (call $poll_oneoff (i32.const 0) (i32.const 8192) (i32.const 0x7fffffff) (i32.const 8300)))
+    (call $r (i32.const 2880) (call $fd_readdir (i32.const 3) (i32.const 0) (i32.const 0xffffffff) (i64.const 0) (i32.const 8300)))
+    (call $r (i32.const 2944) (call $random_get (i32.const 0) (i32.const 0xffffffff)))
+    (call $r (i32.const 3008) (call $fd_write (i32.const 1) (i32.const 0) (i32.const 0x08000000) (i32.const 16)))
     (call $r (i32.const 2560) (call $fd_read (i32.const 0) (i32.const 8192) (i32.const 1) (i32.const 8300)))
     (call $r (i32.const 2624) (call $fd_readdir (i32.const 3) (i32.const 65530) (i32.const 100) (i64.const 0) (i32.const 8300)))
     ;; stdin still holds "stdin" at its start
