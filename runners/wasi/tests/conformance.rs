@@ -48,7 +48,7 @@ macro_rules! cases {
 cases! {
     args_basic, env_granted, env_none, manifest_args_env, env_override,
     clocks, clocks_cputime, clocks_badclock, random, sched_yield,
-    poll_sleep, poll_errors, poll_fds,
+    poll_sleep, poll_errors, poll_fds, poll_stdin_eof, poll_stdin_empty,
     proc_exit_0, proc_exit_42, proc_exit_125, proc_exit_255, proc_return_7, proc_exit_flush,
     proc_deep_exit, proc_trap, proc_abort,
     sock, stdio, stdio_empty_stdin,

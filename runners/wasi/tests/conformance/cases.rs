@@ -67,6 +67,10 @@ pub const CASES: &[Case] = &[
         .args(&["fds"])
         .fixture(Fixture::Hello)
         .stdin(b"some input\n"),
+    Case::new("poll_stdin_eof", "poll")
+        .args(&["stdin_eof"])
+        .stdin(b"abc"),
+    Case::new("poll_stdin_empty", "poll").args(&["stdin_eof"]),
     // proc_exit and other endings
     Case::new("proc_exit_0", "proc").args(&["exit", "0"]),
     Case::new("proc_exit_42", "proc").args(&["exit", "42"]),

@@ -180,4 +180,22 @@ static void t_fds(void) {
     (void)__wasi_fd_close(w);
 }
 
-SUBTESTS({"sleep", t_sleep}, {"errors", t_errors}, {"fds", t_fds})
+/* stdin at end of input is readable at once (a read would return 0), before and after
+ * reading it. */
+static void t_stdin_eof(void) {
+    __wasi_subscription_t s[2] = {fd_sub(1, __WASI_EVENTTYPE_FD_READ, 0),
+                                  clock_sub(2, __WASI_CLOCKID_MONOTONIC, 5000 * MS, 0)};
+    show_nbytes = 0;
+    __wasi_timestamp_t t0 = now();
+    poll_print("stdin readable (with 5s clock)", s, 2);
+    yesno("  returned before 2s", now() - t0 < 2000 * MS);
+    char buf[64];
+    size_t total = 0, n = 0;
+    while (wread(0, buf, sizeof buf, &n) == 0 && n > 0) total += n;
+    printf("read stdin: %zu bytes\n", total);
+    t0 = now();
+    poll_print("stdin at EOF (with 5s clock)", s, 2);
+    yesno("  returned before 2s", now() - t0 < 2000 * MS);
+}
+
+SUBTESTS({"sleep", t_sleep}, {"errors", t_errors}, {"fds", t_fds}, {"stdin_eof", t_stdin_eof})
