@@ -87,9 +87,9 @@ pub(crate) fn environ(spec: &JobSpec, wasi: &WasiAnnotation) -> Vec<String> {
 }
 
 /// Descriptors opened before the store exists; closed on drop unless taken.
-struct Opened<'a> {
+pub(crate) struct Opened<'a> {
     fs: &'a dyn FileSystem,
-    fds: FdTable,
+    pub(crate) fds: FdTable,
 }
 
 impl Drop for Opened<'_> {
@@ -101,7 +101,10 @@ impl Drop for Opened<'_> {
 }
 
 /// fds 0–2 stdio, 3 = `.` (the working directory), 4 = `/` (the namespace root).
-fn descriptors<'a>(fs: &'a dyn FileSystem, cwd: Option<&str>) -> Result<Opened<'a>, RunnerError> {
+pub(crate) fn descriptors<'a>(
+    fs: &'a dyn FileSystem,
+    cwd: Option<&str>,
+) -> Result<Opened<'a>, RunnerError> {
     let mut opened = Opened {
         fs,
         fds: FdTable::default(),

@@ -121,4 +121,6 @@ impl Runner for WasiRunner {
 }
 
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod tests;

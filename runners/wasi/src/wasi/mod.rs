@@ -72,7 +72,7 @@ pub(crate) fn provides(module: &str, name: &str) -> bool {
 }
 
 /// Every preview1 function name.
-const NAMES: &[&str] = &[
+pub(crate) const NAMES: &[&str] = &[
     "args_get",
     "args_sizes_get",
     "environ_get",
