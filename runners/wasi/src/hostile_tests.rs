@@ -51,7 +51,7 @@ impl Rng {
         for b in &mut mem[half..] {
             *b = TEXT[(self.next() % TEXT.len() as u64) as usize];
         }
-        if self.next() % 4 == 0 {
+        if self.next().is_multiple_of(4) {
             for b in mem.iter_mut() {
                 *b = self.next() as u8;
             }
@@ -151,7 +151,7 @@ fn random_calls_never_panic() {
             })
             .unwrap();
             store.data_mut().fds = fds;
-            if round % 50 == 0 {
+            if round.is_multiple_of(50) {
                 // Fresh contents: iovecs, strings and structs are read from it.
                 rng.fill(memory.data_mut(&mut store));
             }
