@@ -121,7 +121,7 @@ fn random_calls_never_panic() {
         let instance = linker.instantiate(&mut store, &module).unwrap();
         let memory = instance.get_memory(&mut store, "memory").unwrap();
         store.data_mut().memory = Some(memory);
-        for round in 0..2000 {
+        for round in 0..2000u32 {
             // Fresh descriptors each round (calls close and renumber them).
             store.data_mut().close_all();
             let mut fds = std::mem::take(&mut crate::exec::descriptors(vfs, None).unwrap().fds);
