@@ -567,6 +567,24 @@ fn the_time_limit_stops_an_endless_loop_with_124() {
 }
 
 #[test]
+fn fuel_stops_an_endless_loop_as_a_trap() {
+    let env = Env::new();
+    let o = env.run(&[
+        "--runner-opt",
+        "fuel=100000",
+        path_str(&program("tool")),
+        "--",
+        "loop",
+    ]);
+    code(&o, 134);
+    assert!(err(&o).contains("fuel"), "{}", err(&o));
+    // Runner options are checked.
+    let o = env.run(&["--runner-opt", "fuel=lots", path_str(&program("tool"))]);
+    clear_failure(&o);
+    assert!(err(&o).contains("fuel"), "{}", err(&o));
+}
+
+#[test]
 fn the_memory_limit_makes_malloc_fail() {
     let env = Env::new();
     let tool = program("tool");
@@ -904,6 +922,23 @@ fn another_modules_artifact_is_never_run_in_its_place() {
     code(&o, 0);
     assert_eq!(out(&o), "tool\nargs\nx\n", "{}", err(&o));
     assert_eq!(log_lines(&o, LOG_REJECTED), 1, "{}", err(&o));
+}
+
+#[test]
+fn cache_off_compiles_every_time_and_stores_nothing() {
+    let env = Env::new();
+    let tool = program("tool");
+    for _ in 0..2 {
+        let o = env.run_logged(&["--runner-opt", "cache=off", path_str(&tool), "--", "args"]);
+        code(&o, 0);
+        assert_eq!(log_lines(&o, LOG_COMPILED), 1, "{}", err(&o));
+        assert_eq!(log_lines(&o, LOG_HIT), 0, "{}", err(&o));
+    }
+    assert!(
+        files_below(&env.cache().join("artifacts")).is_empty(),
+        "{:?}",
+        files_below(&env.cache())
+    );
 }
 
 #[test]
