@@ -53,7 +53,7 @@ cases! {
     proc_deep_exit, proc_trap, proc_abort,
     sock, stdio, stdio_empty_stdin,
     fd_rw, fd_filestat, fd_fdstat, fd_syncflags, fd_dirs, fd_badfd, fd_stdio, fd_renumber,
-    fd_prestat, fd_allocate, fd_rights, fd_append_pwrite, fd_badenum, fd_truncate_ro,
+    fd_prestat, fd_allocate, fd_rights, fd_append_pwrite, fd_badenum, fd_truncate_ro, fd_huge,
     readdir_list, readdir_cookies, readdir_small, readdir_errors, readdir_libc,
     read_big, volume_read_big, volume_readdir_list, volume_readdir_cookies, volume_readdir_small, volume_readdir_errors,
     volume_readdir_libc, volume_wat_readdir_tiny, volume_wat_p0_layouts, volume_wat_p1_layouts,

@@ -154,6 +154,15 @@ pub const CASES: &[Case] = &[
             "out-of-range whence/advice values are EINVAL (WASI: invalid enum value); \
              wasmtime-wasi 48 fails the call with a host error",
         ),
+    Case::new("fd_huge", "fd")
+        .args(&["huge"])
+        .fixture(Fixture::Scratch)
+        .ours(
+            "a file position is a non-negative i64 as in Linux's lseek, so seeking past \
+             i64::MAX is EINVAL (wasmtime-wasi keeps its own u64 position and fails the read \
+             later); fd_advise is a hint whose range is not checked (wasmtime passes it to \
+             posix_fadvise: EINVAL)",
+        ),
     // fd_readdir
     Case::new("readdir_list", "readdir")
         .args(&["list"])

@@ -272,6 +272,34 @@ static void t_fdstat(void) {
     (void)__wasi_fd_close(w);
 }
 
+/* Offsets and sizes at the edges of the 64-bit range: errors, never a crash. */
+static void t_huge(void) {
+    __wasi_fd_t f = create("h.txt", "abc");
+    print_seek("seek SET i64::MAX", f, 0x7fffffffffffffffll, __WASI_WHENCE_SET);
+    print_seek("seek CUR i64::MAX", f, 0x7fffffffffffffffll, __WASI_WHENCE_CUR);
+    print_seek("seek CUR +1", f, 1, __WASI_WHENCE_CUR);
+    print_seek("seek CUR +1 (overflows)", f, 1, __WASI_WHENCE_CUR);
+    char buf[8];
+    size_t n = 99;
+    wres("read at 2^64-1", wread(f, buf, sizeof buf, &n));
+    wres("write at 2^64-1", wwrite(f, "x", &n));
+    print_seek("seek END i64::MIN", f, (__wasi_filedelta_t)0x8000000000000000ull, __WASI_WHENCE_END);
+    print_seek("seek END -4", f, -4, __WASI_WHENCE_END);
+    print_seek("seek CUR i64::MIN", f, (__wasi_filedelta_t)0x8000000000000000ull, __WASI_WHENCE_CUR);
+    __wasi_iovec_t iov = {(uint8_t *)buf, sizeof buf};
+    __wasi_size_t got = 99;
+    wres("pread at 2^64-1", __wasi_fd_pread(f, &iov, 1, 0xffffffffffffffffull, &got));
+    wres("pread at 2^63", __wasi_fd_pread(f, &iov, 1, 0x8000000000000000ull, &got));
+    __wasi_ciovec_t c = {(const uint8_t *)"x", 1};
+    wres("pwrite at 2^64-1", __wasi_fd_pwrite(f, &c, 1, 0xffffffffffffffffull, &got));
+    wres("pwrite at 2^63", __wasi_fd_pwrite(f, &c, 1, 0x8000000000000000ull, &got));
+    wres("set_size 2^64-1", __wasi_fd_filestat_set_size(f, 0xffffffffffffffffull));
+    wres("set_size 2^63", __wasi_fd_filestat_set_size(f, 0x8000000000000000ull));
+    wres("advise at 2^64-1 len 2^64-1", __wasi_fd_advise(f, 0xffffffffffffffffull, 0xffffffffffffffffull, 0));
+    show("content", f);
+    (void)__wasi_fd_close(f);
+}
+
 /* Truncating through a descriptor opened read-only (Linux ftruncate: EINVAL; POSIX allows
  * EBADF or EINVAL). */
 static void t_truncate_ro(void) {
@@ -493,6 +521,7 @@ int main(int argc, char **argv) {
         {"stdio", t_stdio},   {"renumber", t_renumber}, {"prestat", t_prestat},
         {"allocate", t_allocate}, {"rights", t_rights}, {"append_pwrite", t_append_pwrite},
         {"badenum", t_badenum}, {"truncate_ro", t_truncate_ro},
+        {"huge", t_huge},
     };
     int rc = run_subtests(argc, argv, tests, sizeof tests / sizeof tests[0]);
     fflush(stdout);
