@@ -64,7 +64,7 @@ cases! {
     deny_symlink_escapes, deny_dotdot, deny_absolute, deny_outside_mounts,
     deny_readonly_grant, deny_volume_writes, deny_memory_limit,
     deny_time_limit_loop, deny_time_limit_sleep, deny_time_limit_read,
-    wat_p0_layouts, wat_p0_poll, wat_p1_layouts, wat_efault, wat_ilseq, wat_readdir_tiny, wat_proc_raise,
+    wat_p0_layouts, wat_p0_poll, wat_p1_layouts, wat_efault, wat_ilseq, wat_badflags, wat_readdir_tiny, wat_proc_raise,
     wat_misaligned,
 }
 

@@ -369,6 +369,12 @@ pub const CASES: &[Case] = &[
              rule: guest pointers never crash the host, nor the guest); wasmtime-wasi 48 traps",
         ),
     Case::new("wat_ilseq", "wat:ilseq").fixture(Fixture::Hello),
+    Case::new("wat_badflags", "wat:badflags")
+        .fixture(Fixture::Scratch)
+        .ours(
+            "flag arguments with undefined bits are EINVAL and the program goes on; \
+             wasmtime-wasi 48 fails the call with a host error (the CLI exits 1)",
+        ),
     Case::new("wat_readdir_tiny", "wat:readdir_tiny").fixture(Fixture::Tree),
     Case::new("wat_proc_raise", "wat:proc_raise"),
     Case::new("wat_misaligned", "wat:misaligned").ours(
