@@ -485,10 +485,11 @@ pub fn run_ours(case: &Case) -> Run {
     }
 }
 
+/// `$WASMTIME`, or `wasmtime` from `PATH` (scripts/build-wasi-tests.sh sets `WASMTIME`).
 pub fn wasmtime_path() -> PathBuf {
     std::env::var_os("WASMTIME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/tools/wasmtime-48/bin/wasmtime"))
+        .unwrap_or_else(|| PathBuf::from("wasmtime"))
 }
 
 /// Runs a case with the wasmtime CLI: `--dir HOST::GUEST` per mount (wasmtime's CLI grants
