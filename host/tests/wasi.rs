@@ -422,9 +422,11 @@ fn a_package_program_sees_argv_env_cwd_and_volumes_on_v3_and_v2() {
     let env = Env::new();
     let v3 = inspect_v3(&env);
     let v2 = inspect_v2(&env);
+    // The project directory itself, packed in memory by `run`.
+    let project = env.path("project");
     let want = common_expected(&[]);
     let mut outputs = Vec::new();
-    for pkg in [&v3, &v2] {
+    for pkg in [&v3, &v2, &project] {
         let mut args = vec![path_str(pkg), "inspect"];
         args.extend(COMMON_ARGS);
         let o = env
@@ -439,6 +441,7 @@ fn a_package_program_sees_argv_env_cwd_and_volumes_on_v3_and_v2() {
         outputs.push(out(&o));
     }
     assert_eq!(outputs[0], outputs[1], "v3 and v2 differ");
+    assert_eq!(outputs[0], outputs[2], "the .webc and its directory differ");
 
     // Granted host variables are added to the manifest's: by name (the host's value) or
     // with a value.
