@@ -31,8 +31,10 @@
 //! operation (open with write/append/create/truncate, mkdir, unlink, rmdir, rename, symlink,
 //! link, truncate, allocate, set_times) on a volume, a synthetic directory or a read-only
 //! grant → `Perm`, as wasmtime-wasi 48 answers for a read-only preopen (`NotPermitted`); it is
-//! checked before existence, so creating a file in a read-only directory is `Perm`, not
-//! `Noent`. A path that exists in no mount → `Noent`. Writing through a handle not opened for
+//! checked before existence, so creating a file in a read-only directory — or below a
+//! directory missing from a read-only place — is `Perm`, not `Noent`. A path ending in `/`
+//! names a directory: unlink, rename or link of a non-directory spelled so → `Notdir` (as
+//! POSIX and wasmtime), and nothing changes. A path that exists in no mount → `Noent`. Writing through a handle not opened for
 //! writing, and data operations on a directory handle → `Badf`. Rename and link across
 //! mounts → `Xdev`; removing or renaming a mount point → `Busy` (`Isdir` for unlink);
 //! creating over one → `Exist`. Host errors keep the host's errno.

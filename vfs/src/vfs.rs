@@ -226,6 +226,39 @@ impl Vfs {
         Ok(loc)
     }
 
+    /// A path ending in `/` (or `/.`) names a directory: for operations on the entry itself
+    /// (unlink, rename, link) an existing non-directory there is `Notdir`, as POSIX says.
+    /// Returns whether the path has such an ending and names an existing directory.
+    fn trailing_dir(&self, dir: Handle, path: &str) -> FsResult<bool> {
+        if !ends_as_dir(path) {
+            return Ok(false);
+        }
+        self.resolve(dir, path, true)?;
+        Ok(true)
+    }
+
+    /// Why creating `path` fails when its parent does not resolve: `Perm` if the deepest
+    /// existing ancestor is read-only (write-ish operations are refused before existence is
+    /// checked, as wasmtime does for a read-only preopen), else the parent's own error.
+    fn create_error(&self, dir: Handle, path: &str, parent_error: Errno) -> Errno {
+        let mut prefix = path.trim_end_matches('/');
+        while let Some((head, _)) = prefix.rsplit_once('/') {
+            prefix = head.trim_end_matches('/');
+            let target = if prefix.is_empty() { "." } else { prefix };
+            if let Ok(loc) = self.resolve(dir, target, true) {
+                return if self.writable(&loc) {
+                    parent_error
+                } else {
+                    Errno::Perm
+                };
+            }
+        }
+        match self.dir_loc(dir) {
+            Ok(loc) if !self.writable(&loc) => Errno::Perm,
+            _ => parent_error,
+        }
+    }
+
     /// The directory an entry is to be created in or removed from, and its name.
     fn resolve_parent(&self, dir: Handle, path: &str) -> FsResult<(Loc, String)> {
         let start = self.dir_loc(dir)?;
@@ -440,7 +473,8 @@ impl FileSystem for Vfs {
                 // Creating in a read-only place is refused as such (as wasmtime does).
                 return match self.resolve_parent(dir, path) {
                     Ok((parent, _)) if !self.writable(&parent) => Err(Errno::Perm),
-                    _ => Err(Errno::Noent),
+                    Ok(_) => Err(Errno::Noent),
+                    Err(e) => Err(self.create_error(dir, path, e)),
                 };
             }
             Err(e) => return Err(e),
@@ -608,7 +642,9 @@ impl FileSystem for Vfs {
     }
 
     fn mkdir(&self, dir: Handle, path: &str) -> FsResult<()> {
-        let (parent, name) = self.resolve_parent(dir, path)?;
+        let (parent, name) = self
+            .resolve_parent(dir, path)
+            .map_err(|e| self.create_error(dir, path, e))?;
         if is_dot(&name) || self.is_mount_point(&parent, &name) {
             return Err(Errno::Exist);
         }
@@ -620,6 +656,9 @@ impl FileSystem for Vfs {
     }
 
     fn unlink(&self, dir: Handle, path: &str) -> FsResult<()> {
+        if self.trailing_dir(dir, path)? {
+            return Err(Errno::Isdir);
+        }
         let (parent, name) = self.resolve_parent(dir, path)?;
         if is_dot(&name) || self.is_mount_point(&parent, &name) {
             return Err(Errno::Isdir);
@@ -649,6 +688,15 @@ impl FileSystem for Vfs {
     }
 
     fn rename(&self, dir: Handle, path: &str, new_dir: Handle, new_path: &str) -> FsResult<()> {
+        self.trailing_dir(dir, path)?;
+        if ends_as_dir(new_path)
+            && self
+                .stat_loc(&self.resolve(dir, path, false)?, false)?
+                .filetype
+                != Some(FileType::Directory)
+        {
+            return Err(Errno::Notdir);
+        }
         let (from, from_name) = self.resolve_parent(dir, path)?;
         let (to, to_name) = self.resolve_parent(new_dir, new_path)?;
         if is_dot(&from_name)
@@ -676,7 +724,9 @@ impl FileSystem for Vfs {
         if target.is_empty() {
             return Err(Errno::Noent);
         }
-        let (parent, name) = self.resolve_parent(dir, path)?;
+        let (parent, name) = self
+            .resolve_parent(dir, path)
+            .map_err(|e| self.create_error(dir, path, e))?;
         if is_dot(&name) || self.is_mount_point(&parent, &name) {
             return Err(Errno::Exist);
         }
@@ -710,7 +760,16 @@ impl FileSystem for Vfs {
         new_path: &str,
         follow: bool,
     ) -> FsResult<()> {
+        self.trailing_dir(dir, path)?;
         let src = self.resolve(dir, path, follow)?;
+        if ends_as_dir(new_path) {
+            // A new name ending in `/` would have to be a directory, and links to
+            // directories are not made: it exists (`Exist`) or cannot be created (`Noent`).
+            return match self.stat(new_dir, new_path.trim_end_matches('/'), false) {
+                Ok(_) => Err(Errno::Exist),
+                Err(_) => Err(Errno::Noent),
+            };
+        }
         let (to, to_name) = self.resolve_parent(new_dir, new_path)?;
         if is_dot(&to_name) || self.is_mount_point(&to, &to_name) {
             return Err(Errno::Exist);

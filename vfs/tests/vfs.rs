@@ -542,9 +542,22 @@ fn volumes_and_synthetic_dirs_refuse_writes_with_perm() {
     assert_eq!(vfs.open(r, "new.txt", create()), Err(Errno::Perm));
     assert_eq!(vfs.mkdir(r, "newdir"), Err(Errno::Perm));
     assert_eq!(vfs.symlink("assets", r, "l"), Err(Errno::Perm));
-    // Creating where no directory exists at all: Noent.
-    assert_eq!(vfs.open(r, "nope/new.txt", create()), Err(Errno::Noent));
-    assert_eq!(vfs.mkdir(r, "nope/newdir"), Err(Errno::Noent));
+    // Creating below a missing directory of a read-only place is refused as a write first
+    // (as wasmtime-wasi answers for a read-only preopen), not as a missing parent.
+    assert_eq!(vfs.open(r, "nope/new.txt", create()), Err(Errno::Perm));
+    assert_eq!(vfs.mkdir(r, "nope/newdir"), Err(Errno::Perm));
+    assert_eq!(
+        vfs.open(assets, "missing/new.txt", create()),
+        Err(Errno::Perm)
+    );
+    assert_eq!(
+        vfs.open(assets, "a/b/c/new.txt", create()),
+        Err(Errno::Perm)
+    );
+    assert_eq!(vfs.mkdir(assets, "missing/newdir"), Err(Errno::Perm));
+    assert_eq!(vfs.symlink("x", assets, "missing/l"), Err(Errno::Perm));
+    // Opening something missing without writing stays Noent.
+    assert_eq!(vfs.open(assets, "missing/new.txt", ro()), Err(Errno::Noent));
     // Mount points.
     assert_eq!(vfs.rmdir(r, "assets"), Err(Errno::Busy));
     assert_eq!(vfs.mkdir(r, "assets"), Err(Errno::Exist));
@@ -742,6 +755,39 @@ fn read_write_grant_supports_every_operation() {
         vfs.stat(d, "c.txt", true).unwrap().ino,
         std::os::unix::fs::MetadataExt::ino(&md)
     );
+}
+
+#[test]
+fn creating_below_a_missing_directory_of_a_writable_grant_is_noent() {
+    let (host, vfs, d) = rw_grant();
+    assert_eq!(vfs.open(d, "missing/new.txt", create()), Err(Errno::Noent));
+    assert_eq!(vfs.mkdir(d, "missing/newdir"), Err(Errno::Noent));
+    assert_eq!(vfs.symlink("x", d, "missing/l"), Err(Errno::Noent));
+    assert!(snapshot(host.path()).is_empty());
+}
+
+#[test]
+fn a_trailing_slash_on_a_non_directory_is_notdir_and_changes_nothing() {
+    let (host, vfs, d) = rw_grant();
+    for f in ["r1", "r2", "l1", "ut"] {
+        std::fs::write(host.path().join(f), f).unwrap();
+    }
+    std::fs::create_dir(host.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink("ut", host.path().join("ul")).unwrap();
+    let before = snapshot(host.path());
+    assert_eq!(vfs.rename(d, "r1/", d, "moved"), Err(Errno::Notdir));
+    assert_eq!(vfs.rename(d, "r2", d, "moved2/"), Err(Errno::Notdir));
+    assert_eq!(vfs.rename(d, "missing/", d, "moved3"), Err(Errno::Noent));
+    assert_eq!(vfs.link(d, "l1", d, "hard/", false), Err(Errno::Noent));
+    assert_eq!(vfs.link(d, "l1", d, "r1/", false), Err(Errno::Exist));
+    assert_eq!(vfs.link(d, "l1/", d, "hard", false), Err(Errno::Notdir));
+    assert_eq!(vfs.unlink(d, "ul/"), Err(Errno::Notdir));
+    assert_eq!(vfs.unlink(d, "ut/"), Err(Errno::Notdir));
+    assert_eq!(vfs.unlink(d, "sub/"), Err(Errno::Isdir));
+    assert_eq!(snapshot(host.path()), before);
+    // A directory may be renamed with or without the slash.
+    vfs.rename(d, "sub/", d, "sub2/").unwrap();
+    assert!(host.path().join("sub2").is_dir());
 }
 
 #[test]
