@@ -20,6 +20,7 @@ use std::sync::Arc;
 use ciborium::Value;
 use webc_container::manifest::{
     AtomMeta, Command, CommandAnnotations, KIND_WASM, Manifest, RUNNER_WASI, Wasi, atom_signature,
+    parse_atom_signature,
 };
 use webc_container::{Container, Version};
 use webc_runner_api::{Job, JobSpec, Outcome, Runner};
@@ -434,13 +435,21 @@ impl Host {
             Some(cache) => Some(cache.runner_dir(&plan.selected.info.name)?),
             None => None,
         };
-        use sha2::Digest as _;
+        // The atom was checked against this signature (now or on an earlier run of the same
+        // file), so the digest comes from the manifest instead of hashing the atom again.
+        let atom_sha256 = match parse_atom_signature(&meta.signature) {
+            Some(digest) => hex::encode(digest),
+            None => {
+                use sha2::Digest as _;
+                hex::encode(sha2::Sha256::digest(&atom))
+            }
+        };
         let spec = JobSpec {
             command: plan.command.clone(),
             runner_uri: plan.runner_uri.clone(),
             atom_name: plan.atom.clone(),
             atom_kind: plan.atom_kind.clone(),
-            atom_sha256: hex::encode(sha2::Sha256::digest(&atom)),
+            atom_sha256,
             annotations: cbor(&cmd.annotations.to_cbor_value()),
             atom_annotations: cbor(meta.annotations.as_ref().unwrap_or(&Value::Map(Vec::new()))),
             args: opts.args.clone(),

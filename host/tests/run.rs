@@ -267,13 +267,13 @@ fn unknown_commands_and_runners_exit_127() {
         "lists what is available: {}",
         err(&o)
     );
-    // The fixtures' WASI command has no runner today.
+    // The fixtures' WCGI command has no runner.
     let fixture =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../container/tests/fixtures/sample-v3.webc");
-    let o = env.run(&[fixture.to_str().unwrap(), "hello"]);
+    let o = env.run(&[fixture.to_str().unwrap(), "serve"]);
     code(&o, 127);
     assert!(
-        err(&o).contains("https://webc.org/runner/wasi"),
+        err(&o).contains("https://webc.org/runner/wcgi"),
         "{}",
         err(&o)
     );
@@ -478,14 +478,10 @@ fn directories_and_bare_modules_run_too() {
         "{}",
         out(&o)
     );
-    // A bare module becomes a one-command WASI package named after the file; with no WASI
-    // runner installed that is a clear 127 naming the runner.
+    // A bare module becomes a one-command WASI package named after the file (the WASI
+    // plugin sits beside the binary; host/tests/wasi.rs tests it in depth).
     let wasm = Path::new(env!("CARGO_MANIFEST_DIR")).join("../container/tests/fixtures/hello.wasm");
     let o = env.run(&[wasm.to_str().unwrap()]);
-    code(&o, 127);
-    assert!(
-        err(&o).contains("no runner serves https://webc.org/runner/wasi"),
-        "{}",
-        err(&o)
-    );
+    code(&o, 0);
+    assert_eq!(out(&o), "hello\n");
 }
