@@ -17,7 +17,8 @@
 # - the C programs in bench/wasi/ with clang --target=wasm32-wasi when it works, else the
 #   committed .wasm files; packages and the 1 000 files under $BENCH_TARGET/wasi-bench/.
 #
-# Knobs: RUNS (default 100) timed runs per command, WARMUP (default 5).
+# Knobs: RUNS (default 100) timed runs per command, WARMUP (default 5), INTERLEAVE=1 (time
+# with the Python loop, all commands round-robin: steadier ratios on a shared machine).
 # Usage: bench/wasi.sh            (SKIP_BUILD=1 reuses the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -153,16 +154,37 @@ check "$webc_files" "$wt_files"
 [[ "$($webc_files)" == "1000 files, 1024000 bytes, "* ]] || { log "error: readfiles did not read 1000 files"; exit 1; }
 
 # --- timing ------------------------------------------------------------------------------
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 results="$work/results"
 rm -rf "$results"
 mkdir -p "$results"
 
-# time NAME PREPARE COMMAND: median/min/mean in seconds into $results/NAME.json
-time_cmd() {
-  local name=$1 prepare=$2 cmd=$3
-  log "timing $name: $cmd"
-  if [[ "$HYPERFINE" != none ]]; then
-    local prep=()
+"$webc_host" run --cache-dir "$warm_cache" "$work/hello.webc" >/dev/null     # fill the warm cache
+"$webc_host" run --cache-dir "$warm_cache" "$work/readfiles.webc" -- /data >/dev/null
+$webc_first >/dev/null   # plugin metadata cached; only artifacts/ and verified/ are removed
+$wt_cached >/dev/null    # fill wasmtime's own cache
+
+# NAME, PREPARE (run untimed before each timed run), COMMAND.
+specs=(
+  webc-warm "" "$webc_warm"
+  wt-warm "" "$wt_warm"
+  webc-cold "$prepare_cold" "$webc_cold"
+  wt-cold "" "$wt_cold"
+  wt-cold-epoch "" "$wt_cold_epoch"
+  wt-cold-store "$prepare_wt_store" "$wt_cold_store"
+  webc-first "$prepare_first" "$webc_first"
+  wt-cached "" "$wt_cached"
+  webc-files "" "$webc_files"
+  wt-files "" "$wt_files"
+  wt-files-jit "" "$wt_files_jit"
+)
+
+if [[ "$HYPERFINE" != none && "${INTERLEAVE:-0}" != 1 ]]; then
+  timer="hyperfine $("$HYPERFINE" --version | cut -d' ' -f2), one command after another"
+  for ((i = 0; i < ${#specs[@]}; i += 3)); do
+    name=${specs[i]} prepare=${specs[i + 1]} cmd=${specs[i + 2]}
+    log "timing $name: $cmd"
+    prep=()
     [[ -n "$prepare" ]] && prep=(--prepare "$prepare")
     "$HYPERFINE" -N --style none --warmup "$warmup" --runs "$runs" "${prep[@]}" \
       --export-json "$results/$name.hf.json" "$cmd" >&2
@@ -172,40 +194,39 @@ r = json.load(open(sys.argv[1]))["results"][0]
 json.dump({"median": r["median"], "min": r["min"], "mean": r["mean"], "runs": len(r["times"])},
           open(sys.argv[2], "w"))
 PY
-  else
-    python3 - "$results/$name.json" "$runs" "$warmup" "$prepare" "$cmd" <<'PY'
-import json, shlex, statistics, subprocess, sys, time
-out, runs, warmup, prepare, cmd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-argv = shlex.split(cmd)
-times = []
-for i in range(warmup + runs):
-    if prepare:
-        subprocess.run(shlex.split(prepare), check=True)
-    t = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-    if i >= warmup:
-        times.append(time.perf_counter() - t)
-json.dump({"median": statistics.median(times), "min": min(times),
-           "mean": statistics.fmean(times), "runs": len(times)}, open(out, "w"))
+  done
+else
+  # Round-robin: every command once per round, so load from other processes on a shared
+  # machine hits all of them alike.
+  timer="Python loop, commands interleaved round-robin"
+  log "timing ${#specs[@]} / 3 commands, $runs rounds (interleaved)"
+  python3 - "$results" "$runs" "$warmup" "${specs[@]}" <<'PY'
+import json, os, shlex, statistics, subprocess, sys, time
+results, runs, warmup, flat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+specs = [(flat[i], flat[i + 1], shlex.split(flat[i + 2])) for i in range(0, len(flat), 3)]
+times = {name: [] for name, _, _ in specs}
+devnull = os.open(os.devnull, os.O_WRONLY)
+def spawn(argv):
+    # posix_spawn + waitpid: as little harness time as hyperfine's -N.
+    pid = os.posix_spawnp(argv[0], argv, os.environ,
+                          file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        sys.exit(f"{shlex.join(argv)} failed: wait status {status}")
+for round in range(warmup + runs):
+    for name, prepare, argv in specs:
+        if prepare:
+            spawn(shlex.split(prepare))
+        t = time.perf_counter()
+        spawn(argv)
+        if round >= warmup:
+            times[name].append(time.perf_counter() - t)
+for name, ts in times.items():
+    with open(os.path.join(results, name + ".json"), "w") as f:
+        json.dump({"median": statistics.median(ts), "min": min(ts),
+                   "mean": statistics.fmean(ts), "runs": len(ts)}, f)
 PY
-  fi
-}
-
-"$webc_host" run --cache-dir "$warm_cache" "$work/hello.webc" >/dev/null     # fill the warm cache
-"$webc_host" run --cache-dir "$warm_cache" "$work/readfiles.webc" -- /data >/dev/null
-time_cmd webc-warm "" "$webc_warm"
-time_cmd wt-warm "" "$wt_warm"
-time_cmd webc-cold "$prepare_cold" "$webc_cold"
-time_cmd wt-cold "" "$wt_cold"
-time_cmd wt-cold-epoch "" "$wt_cold_epoch"
-time_cmd wt-cold-store "$prepare_wt_store" "$wt_cold_store"
-$webc_first >/dev/null   # plugin metadata cached, then only artifacts/ and verified/ removed
-time_cmd webc-first "$prepare_first" "$webc_first"
-$wt_cached >/dev/null   # fill wasmtime's own cache
-time_cmd wt-cached "" "$wt_cached"
-time_cmd webc-files "" "$webc_files"
-time_cmd wt-files "" "$wt_files"
-time_cmd wt-files-jit "" "$wt_files_jit"
+fi
 
 # --- table -------------------------------------------------------------------------------
 python3 - "$results" "$runs" <<PY
@@ -245,7 +266,8 @@ for label, name in (
 PY
 cat <<EOF
 
-Commands (hyperfine: ${HYPERFINE}; RUNS=$runs, WARMUP=$warmup):
+Timed with: $timer; RUNS=$runs, WARMUP=$warmup; load average before: $load_before.
+Commands:
 - warm:  \`$webc_warm\` vs \`$wt_warm\`
 - cold:  \`$webc_cold\` (prepare: \`$prepare_cold\`) vs \`$wt_cold\`
 - files: \`$webc_files\` vs \`$wt_files\`
