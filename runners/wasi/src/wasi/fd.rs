@@ -364,8 +364,10 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         linker,
         abi,
         "fd_advise",
-        |ctx, _mem, fd: i32, _offset: i64, _len: i64, advice: i32| {
-            if u(advice) > 5 {
+        |ctx, _mem, fd: i32, offset: i64, len: i64, advice: i32| {
+            // A hint with no effect here, but its arguments are checked as posix_fadvise
+            // (what wasmtime-wasi calls) checks them: offsets and lengths are signed.
+            if u(advice) > 5 || offset < 0 || len < 0 {
                 return Err(Errno::INVAL);
             }
             ctx.file(u(fd)).map(drop)

@@ -160,8 +160,7 @@ pub const CASES: &[Case] = &[
         .ours(
             "a file position is a non-negative i64 as in Linux's lseek, so seeking past \
              i64::MAX is EINVAL (wasmtime-wasi keeps its own u64 position and fails the read \
-             later); fd_advise is a hint whose range is not checked (wasmtime passes it to \
-             posix_fadvise: EINVAL)",
+             later)",
         ),
     // fd_readdir
     Case::new("readdir_list", "readdir")
