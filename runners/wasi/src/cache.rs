@@ -260,12 +260,58 @@ fn try_store(path: &Path, key: &Key, module: &Module) -> std::io::Result<()> {
     result?;
     STORED.fetch_add(1, Ordering::Relaxed);
     tracing::debug!(path = %path.display(), "stored precompiled module");
+    sweep_stale_temporaries(dir, STALE_TEMPORARY);
     Ok(())
+}
+
+/// A temporary artifact older than this was left by a writer that died (a write takes
+/// milliseconds to seconds).
+const STALE_TEMPORARY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes `.tmp-*` files older than `age` from `dir` (what `kill -9` during a store leaves
+/// behind). Runs after a compile, never on the warm path; errors are ignored.
+fn sweep_stale_temporaries(dir: &Path, age: std::time::Duration) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for e in entries.flatten() {
+        if !e.file_name().as_encoded_bytes().starts_with(b".tmp-") {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|d| d > age);
+        if old && fs::remove_file(e.path()).is_ok() {
+            tracing::debug!(path = %e.path().display(), "removed a stale temporary artifact");
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_temporaries_are_swept_fresh_ones_and_artifacts_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for name in [".tmp-1-0-old", "artifact-old"] {
+            let f = fs::File::create(dir.path().join(name)).expect("create");
+            f.set_modified(old).expect("set mtime");
+        }
+        fs::write(dir.path().join(".tmp-2-0-fresh"), b"x").expect("write");
+        sweep_stale_temporaries(dir.path(), STALE_TEMPORARY);
+        let mut left: Vec<_> = fs::read_dir(dir.path())
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+            .collect();
+        left.sort();
+        assert_eq!(left, [".tmp-2-0-fresh", "artifact-old"]);
+    }
 
     #[test]
     fn header_roundtrip_and_every_field_checked() {

@@ -51,7 +51,8 @@
 //! format, atom hash, engine fingerprint, wasmtime and runner versions, payload length and
 //! BLAKE3 hash) followed by `Module::serialize` bytes. Deserializing untrusted bytes is unsound
 //! in wasmtime, so everything in the header and the payload hash are checked first; a bad
-//! artifact is deleted and recompiled. Writes are temporary file + rename. Debug-level
+//! artifact is deleted and recompiled. Writes are temporary file + rename (temporaries a killed
+//! writer left behind are swept, once an hour old, after the next compile). Debug-level
 //! `tracing` events say what happened — `compiled module`, `precompiled module cache hit`,
 //! `precompiled artifact rejected: <why>` — and [`stats`] counts compiles, hits, rejections
 //! and stores for the whole process.
