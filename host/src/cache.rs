@@ -218,7 +218,11 @@ fn make_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Temp file in the same directory, fsync, rename.
+/// Writes a cache record whole: temporary file in the same directory, then rename, so a
+/// reader sees the old record or the new one, never a part. No fsync: after a power loss a
+/// record may be lost or empty, which only costs a miss — every reader treats a record that
+/// does not parse or does not match (a verification record must equal the expected digest)
+/// as absent — and the fsync was ~0.7 ms of every cold run.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
@@ -226,7 +230,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(io(path))?;
     tmp.write_all(bytes).map_err(io(path))?;
-    tmp.as_file().sync_all().map_err(io(path))?;
     tmp.persist(path).map_err(|e| io(path)(e.error))?;
     Ok(())
 }

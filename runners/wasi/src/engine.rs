@@ -18,6 +18,10 @@ use crate::wasi::Abi;
 pub(crate) struct EngineKey {
     /// Fuel metering (`--runner-opt fuel=N`).
     pub(crate) fuel: bool,
+    /// Epoch interruption (a time limit is set). Off otherwise: the checks it compiles into
+    /// every loop and function entry cost ~10 % of a cold start and some run time, and a
+    /// timed and an untimed run of one atom then keep separate artifacts.
+    pub(crate) epochs: bool,
 }
 
 /// Which WASI modules a linker defines.
@@ -76,9 +80,7 @@ impl Hasher for ShaHasher {
 
 fn config(key: EngineKey) -> Config {
     let mut c = Config::new();
-    // Always on, so timed and untimed runs share one engine and one compiled artifact; an
-    // untimed store's deadline is simply never reached.
-    c.epoch_interruption(true);
+    c.epoch_interruption(key.epochs);
     c.consume_fuel(key.fuel);
     c
 }
@@ -123,9 +125,8 @@ impl EngineEntry {
 
 /// The engine for `key`, created on first use and shared by every later run.
 pub(crate) fn get(key: EngineKey) -> Result<&'static EngineEntry, String> {
-    static PLAIN: OnceLock<Result<EngineEntry, String>> = OnceLock::new();
-    static FUELED: OnceLock<Result<EngineEntry, String>> = OnceLock::new();
-    let cell = if key.fuel { &FUELED } else { &PLAIN };
+    static ENGINES: [OnceLock<Result<EngineEntry, String>>; 4] = [const { OnceLock::new() }; 4];
+    let cell = &ENGINES[usize::from(key.fuel) * 2 + usize::from(key.epochs)];
     cell.get_or_init(|| EngineEntry::new(key))
         .as_ref()
         .map_err(Clone::clone)

@@ -331,6 +331,7 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
     let t0 = Instant::now();
     let entry = engine::get(EngineKey {
         fuel: options.fuel.is_some(),
+        epochs: spec.limits.time.is_some(),
     })
     .map_err(RunnerError::Unavailable)?;
     let t1 = Instant::now();
@@ -387,11 +388,8 @@ fn run_module(
                 RunnerError::Other(format!("cannot start the time-limit thread: {e}"))
             })?)
         }
-        // Never reached: untimed runs pay nothing for epoch interruption but a compare.
-        None => {
-            store.set_epoch_deadline(u64::MAX / 2);
-            None
-        }
+        // Untimed runs use an engine compiled without epoch checks.
+        None => None,
     };
     if let Some(fuel) = options.fuel {
         store

@@ -62,7 +62,11 @@ impl Rng {
 #[test]
 fn random_calls_never_panic() {
     let vfs = Box::leak(Box::new(VfsBuilder::new().tmp(true).build().unwrap()));
-    let entry = engine::get(EngineKey { fuel: false }).unwrap();
+    let entry = engine::get(EngineKey {
+        fuel: false,
+        epochs: false,
+    })
+    .unwrap();
     let linker = entry.linker(Imports::Both).unwrap();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for abi in [Abi::P1, Abi::P0] {

@@ -34,7 +34,8 @@
 //! **Limits and outcome.** Memory (`JobSpec.limits.memory`) is enforced by a wasmtime
 //! `ResourceLimiter` over all memories and tables, initial sizes included (a module whose
 //! initial memory exceeds the limit is refused with [`RunnerError::CannotExecute`]; later
-//! growth beyond it fails `memory.grow`). Wall time uses epoch interruption with a per-store
+//! growth beyond it fails `memory.grow`). Wall time uses epoch interruption (compiled in only
+//! for runs with a time limit, so those keep their own engine and artifact) with a per-store
 //! deadline, checked also by sleeps in `poll_oneoff`; the clock starts at instantiation
 //! (compilation is not counted); a read blocked on stdin is not interrupted. The
 //! `fuel=N` runner option meters execution (running out traps). `proc_exit(n)` →
@@ -44,8 +45,8 @@
 //! Modules that are invalid, lack `_start` or a `memory` export, or import anything this
 //! runner does not define are refused with a message naming the problem (and the import).
 //!
-//! **Engines and cache.** Engines are process-wide, one per configuration (with or without
-//! fuel), each with its WASI linker built once, so an embedder running many jobs pays setup
+//! **Engines and cache.** Engines are process-wide, one per configuration (fuel, epoch
+//! interruption), each with its WASI linker built once, so an embedder running many jobs pays setup
 //! once. With `JobSpec.cache_dir` set (and no `cache=off` option), compiled modules are kept
 //! as `<cache_dir>/wasmtime-48.0.8-<engine fingerprint>/<atom sha256>`: a header (magic,
 //! format, atom hash, engine fingerprint, wasmtime and runner versions, payload length and

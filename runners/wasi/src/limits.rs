@@ -6,14 +6,15 @@
 //! returns -1, so `malloc` fails cleanly). Never `RLIMIT_AS`: wasmtime reserves address
 //! space far beyond what it uses.
 //!
-//! Wall time: engines are built with epoch interruption. A timed store gets an epoch
+//! Wall time: timed runs use an engine built with epoch interruption (untimed runs use one
+//! without, so they pay nothing for it). A timed store gets an epoch
 //! deadline one tick ahead and a callback that compares the store's own [`Instant`]
 //! deadline: before it, the callback extends the deadline by one tick and execution
 //! continues; after it, the callback fails the call with [`TimedOut`]. Ticks come from one
 //! process-wide ticker thread that exists only while at least one timed run is in
 //! progress: it sleeps until the earliest deadline not yet fired and then increments that
 //! run's engine epoch once, so concurrent runs never stop each other and untimed runs
-//! (deadline at "never") cost no thread and no wake-ups.
+//! cost no thread and no wake-ups.
 
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
