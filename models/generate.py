@@ -491,8 +491,13 @@ def check(committed: str) -> int:
             model_path = os.path.join(committed, s["model"] + ".onnx")
             with open(model_path, "rb") as f:
                 model_data = f.read()
-            inputs = read_request(os.path.join(committed, s["input"]), onnx.load_from_string(model_data))
-            got = run(session(model_data), inputs)
+            try:
+                model = onnx.load_from_string(model_data)
+                inputs = read_request(os.path.join(committed, s["input"]), model)
+                got = run(session(model_data), inputs)
+            except Exception as e:  # a corrupt committed file: report it with the others
+                failures.append("%s on %s: %s" % (s["input"], model_path, str(e).splitlines()[0]))
+                continue
             for label, outs in (("fresh generation", fresh_out), ("onnxruntime on the sample", got)):
                 if sorted(outs) != sorted(want):
                     failures.append("%s: output names differ (%s)" % (s["expected"], label))
