@@ -507,8 +507,9 @@ def check(committed: str) -> int:
                         failures.append(
                             "%s: output %r does not match (%s)" % (s["expected"], name, label)
                         )
+            sample_failed = any(f.startswith(s["expected"] + ":") for f in failures)
             with open(want_path, "rb") as a, open(os.path.join(fresh, s["expected"]), "rb") as b:
-                if a.read() != b.read():
+                if a.read() != b.read() and not sample_failed:
                     print(
                         "note: %s agrees within tolerance but not byte for byte (another CPU?)"
                         % s["expected"],
