@@ -38,6 +38,7 @@ TOLERANCE = {
     "cnn": {"rtol": 1e-4, "atol": 1e-5},
     "masked": {"rtol": 0.0, "atol": 0.0},
     "pair": {"rtol": 1e-6, "atol": 1e-6},
+    "dtypes": {"rtol": 0.0, "atol": 0.0},
 }
 
 NP_OF_ONNX = {
@@ -194,11 +195,52 @@ def build_pair() -> onnx.ModelProto:
     return _finish(graph, "sum = a + b; dot = float64(sum over axis 1 of a * b).")
 
 
+def build_dtypes() -> onnx.ModelProto:
+    """One input of each remaining protocol dtype (float16, int32, int8, uint8); a 0-d float64 output."""
+    nodes = [
+        helper.make_node("Cast", ["h"], ["h32"], name="h_to_f32", to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["h32", "two"], ["h32x2"], name="double"),
+        helper.make_node("Cast", ["h32x2"], ["h_twice"], name="to_f16", to=TensorProto.FLOAT16),
+        helper.make_node("Add", ["i", "one"], ["i_next"], name="add_one"),
+        helper.make_node("Neg", ["s"], ["s_neg"], name="neg"),
+        helper.make_node("Cast", ["u"], ["u_wide"], name="u_to_i32", to=TensorProto.INT32),
+        helper.make_node("Add", ["u_wide", "i"], ["ui"], name="add_u"),
+        helper.make_node("Cast", ["ui"], ["ui64"], name="to_f64", to=TensorProto.DOUBLE),
+        helper.make_node("ReduceSum", ["ui64"], ["total"], name="total", keepdims=0),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "dtypes",
+        [
+            helper.make_tensor_value_info("h", TensorProto.FLOAT16, ["N"]),
+            helper.make_tensor_value_info("i", TensorProto.INT32, ["N"]),
+            helper.make_tensor_value_info("s", TensorProto.INT8, ["N"]),
+            helper.make_tensor_value_info("u", TensorProto.UINT8, ["N"]),
+        ],
+        [
+            helper.make_tensor_value_info("h_twice", TensorProto.FLOAT16, ["N"]),
+            helper.make_tensor_value_info("i_next", TensorProto.INT32, ["N"]),
+            helper.make_tensor_value_info("s_neg", TensorProto.INT8, ["N"]),
+            helper.make_tensor_value_info("total", TensorProto.DOUBLE, []),
+        ],
+        initializer=[
+            _init("two", np.array(2.0, dtype=np.float32)),
+            _init("one", np.array(1, dtype=np.int32)),
+        ],
+    )
+    return _finish(
+        graph,
+        "h_twice = float16(2 * h); i_next = i + 1; s_neg = -s (int8); "
+        "total = float64(sum(u + i)) as a 0-d tensor.",
+    )
+
+
 MODELS = {
     "mlp": build_mlp,
     "cnn": build_cnn,
     "masked": build_masked,
     "pair": build_pair,
+    "dtypes": build_dtypes,
 }
 
 
@@ -263,6 +305,28 @@ def samples() -> list[tuple[str, str, dict[str, np.ndarray], str]]:
         ),
         ("pair-input.json", "pair", {"a": f32((2, 3)), "b": f32((2, 3))}, "nested"),
         ("pair-input-nonfinite.json", "pair", {"a": nonfinite_a, "b": nonfinite_b}, "explicit"),
+        (
+            "dtypes-input.json",
+            "dtypes",
+            {
+                "h": np.array([0.5, -1.25, 3.0e4, 6.1e-5, np.inf, np.nan], dtype=np.float16),
+                "i": np.array([0, -7, 2147483000, 5, -2147483000, 100], dtype=np.int32),
+                "s": np.array([0, 1, -1, 127, -127, 42], dtype=np.int8),
+                "u": np.array([0, 1, 255, 128, 7, 200], dtype=np.uint8),
+            },
+            "nested",
+        ),
+        (
+            "dtypes-input-explicit.json",
+            "dtypes",
+            {
+                "h": np.array([1.0, -0.0], dtype=np.float16),
+                "i": np.array([1, 2], dtype=np.int32),
+                "s": np.array([-5, 5], dtype=np.int8),
+                "u": np.array([10, 20], dtype=np.uint8),
+            },
+            "explicit",
+        ),
     ]
 
 
