@@ -18,11 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ciborium::Value;
-use webc_container::manifest::{
-    AtomMeta, Command, CommandAnnotations, KIND_WASM, Manifest, RUNNER_WASI, Wasi, atom_signature,
-    parse_atom_signature,
-};
-use webc_container::{Container, Version};
+use webc_container::Container;
+use webc_container::manifest::parse_atom_signature;
 use webc_runner_api::{Job, JobSpec, Outcome, Runner};
 use webc_vfs::VfsBuilder;
 
@@ -143,54 +140,8 @@ impl Package {
 
 /// A v3 container with one WASI command `name` running the module `wasm`.
 fn wasm_package(name: &str, wasm: Vec<u8>) -> Result<Container, Error> {
-    use sha2::Digest as _;
-    let name: String = name
-        .chars()
-        .map(|c| {
-            if c == '/' || c == ':' || c == '\\' || c == '\0' {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let signature = atom_signature(&sha2::Sha256::digest(&wasm).into());
-    let atoms = [(
-        name.clone(),
-        AtomMeta {
-            kind: KIND_WASM.into(),
-            signature,
-            ..Default::default()
-        },
-    )];
-    let annotations = CommandAnnotations {
-        wasi: Some(Wasi {
-            atom: name.clone(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let commands = [(
-        name.clone(),
-        Command {
-            runner: RUNNER_WASI.into(),
-            annotations,
-            ..Default::default()
-        },
-    )];
-    let manifest = Manifest {
-        atoms: Some(atoms.into_iter().collect()),
-        commands: Some(commands.into_iter().collect()),
-        entrypoint: Some(name.clone()),
-        ..Default::default()
-    };
-    let writer = webc_container::write::Writer {
-        manifest: manifest.to_cbor(),
-        atoms: [(name, bytes::Bytes::from(wasm))].into_iter().collect(),
-        ..Default::default()
-    };
-    let bytes = writer
-        .to_bytes(Version::V3)
+    let bytes = webc_pack::Package::from_wasm(name, bytes::Bytes::from(wasm))
+        .to_bytes()
         .map_err(|e| Error::Package(format!("cannot wrap the module: {e}")))?;
     Container::from_bytes(bytes).map_err(|e| Error::Package(format!("cannot wrap the module: {e}")))
 }

@@ -1080,3 +1080,55 @@ fn pack_without_wasmer_toml_exits_125() {
     );
     assert!(!tmp.path().join("x.webc").exists());
 }
+
+#[test]
+fn pack_onnx_wraps_a_model_in_an_infer_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/mlp.onnx");
+    let cwd = tmp.path();
+    let o = Command::new(BIN)
+        .arg("pack")
+        .arg("--onnx")
+        .arg(&model)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    assert_exit(&o, 0);
+    let out = cwd.join("mlp.webc");
+    assert!(out.is_file(), "{}", stdout(&o));
+    assert_exit(&webc!("verify", &out), 0);
+    let o = webc!("inspect", "--json", &out);
+    assert_exit(&o, 0);
+    let json: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(json["entrypoint"], "infer", "{json}");
+    let text = json.to_string();
+    assert!(text.contains("https://webc.org/runner/onnx"), "{text}");
+    assert!(text.contains("https://webc.org/kind/onnx"), "{text}");
+    // The atom is the model, byte for byte.
+    let c = webc_container::Container::open(&out).unwrap();
+    assert_eq!(
+        &c.verified_atom("mlp").unwrap()[..],
+        &fs::read(&model).unwrap()[..]
+    );
+
+    // Not a model: refused, nothing written.
+    for (name, bytes) in [
+        ("empty.onnx", &b""[..]),
+        ("prog.onnx", &b"\0asm\x01\0\0\0"[..]),
+        ("text.onnx", &b"hello"[..]),
+    ] {
+        let path = tmp.path().join(name);
+        fs::write(&path, bytes).unwrap();
+        let dest = tmp.path().join(format!("{name}.webc"));
+        let o = webc!("pack", "--onnx", &path, "-o", &dest);
+        assert_exit(&o, 125);
+        assert!(
+            stderr(&o).contains("is not an ONNX model"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!dest.exists());
+    }
+    // A directory and --onnx together is a usage error.
+    assert_exit(&webc!("pack", tmp.path(), "--onnx", &model), 2);
+}

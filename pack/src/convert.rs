@@ -231,6 +231,8 @@ fn atom_kind(module: &str, kind: Option<&str>) -> Result<String> {
     let url = match kind {
         None | Some("wasm") => "https://webc.org/kind/wasm",
         Some("tensorflow-SavedModel") => "https://webc.org/kind/tensorflow-SavedModel",
+        // Our extension (Wasmer knows no ONNX kind): ONNX models for the ONNX runner.
+        Some("onnx") => crate::KIND_ONNX,
         Some(other) => {
             return Url::parse(other)
                 .map(|u| u.as_str().to_owned())

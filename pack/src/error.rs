@@ -60,13 +60,21 @@ pub enum Error {
     },
     /// A `[[module]]` has a `kind` that is neither a known short name nor a URL.
     #[error(
-        "[[module]] \"{module}\": unknown kind \"{kind}\" (expected \"wasm\", \"tensorflow-SavedModel\" or an absolute URL)"
+        "[[module]] \"{module}\": unknown kind \"{kind}\" (expected \"wasm\", \"onnx\", \"tensorflow-SavedModel\" or an absolute URL)"
     )]
     UnknownAtomKind {
         /// Module name.
         module: String,
         /// The kind as written.
         kind: String,
+    },
+    /// `pack --onnx` was given a file that is not an ONNX model.
+    #[error("{} is not an ONNX model: {reason}", path.display())]
+    NotOnnx {
+        /// The file.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
     },
     /// A `[[command]]` uses a module that no `[[module]]` defines.
     #[error("[[command]] \"{command}\" uses module \"{module}\", which no [[module]] defines")]

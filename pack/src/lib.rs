@@ -21,6 +21,7 @@
 mod convert;
 mod error;
 mod features;
+mod single;
 mod volumes;
 mod wasmer_toml;
 
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use error::{Error, Result};
+pub use single::{KIND_ONNX, RUNNER_ONNX, SingleAtom};
 
 /// The manifest file name.
 pub const MANIFEST_FILE: &str = "wasmer.toml";

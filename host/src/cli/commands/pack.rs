@@ -1,4 +1,5 @@
-//! `webc-host pack DIR [-o OUT.webc]`: build a package as `wasmer package build` would.
+//! `webc-host pack DIR [-o OUT.webc]`: build a package as `wasmer package build` would;
+//! `webc-host pack --onnx MODEL.onnx [-o OUT.webc]`: wrap an ONNX model.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,10 +10,11 @@ use sha2::{Digest as _, Sha256};
 
 use crate::cli::{CmdResult, human_size};
 
-/// Build a webc v3 package from a directory holding a wasmer.toml.
+/// Build a webc v3 package from a directory holding a wasmer.toml, or from an ONNX model.
 ///
-/// Produces the bytes `wasmer package build` writes from the same files and modification
-/// times.
+/// From a directory: produces the bytes `wasmer package build` writes from the same files
+/// and modification times. With --onnx: a package whose one command, `infer`, runs the
+/// model with the ONNX runner (`webc-host run MODEL.webc infer < input.json`).
 ///
 /// Like `wasmer package build`: without -o the package is written into the current
 /// directory under the name Wasmer picks (`namespace-name-version.webc`); -o naming an
@@ -21,8 +23,16 @@ use crate::cli::{CmdResult, human_size};
 #[derive(Debug, clap::Args)]
 pub struct PackCommand {
     /// Directory holding wasmer.toml.
-    #[arg(value_name = "DIR")]
-    dir: PathBuf,
+    #[arg(
+        value_name = "DIR",
+        required_unless_present = "onnx",
+        conflicts_with = "onnx"
+    )]
+    dir: Option<PathBuf>,
+    /// Package this ONNX model instead (atom named after the file, command `infer`; the
+    /// default output is `<model name>.webc`).
+    #[arg(long, value_name = "MODEL.onnx")]
+    onnx: Option<PathBuf>,
     /// Where to write the package (a file, or an existing directory).
     #[arg(short = 'o', long = "output", value_name = "OUT.webc")]
     output: Option<PathBuf>,
@@ -34,11 +44,22 @@ pub struct PackCommand {
 impl PackCommand {
     /// Runs the command.
     pub fn execute(self) -> CmdResult {
-        let package = webc_pack::Package::from_dir(&self.dir)
-            .with_context(|| format!("cannot pack {}", self.dir.display()))?;
+        let (package, source) = match (&self.onnx, &self.dir) {
+            (Some(model), _) => (
+                webc_pack::Package::from_onnx(model)
+                    .with_context(|| format!("cannot pack {}", model.display()))?,
+                model,
+            ),
+            (None, Some(dir)) => (
+                webc_pack::Package::from_dir(dir)
+                    .with_context(|| format!("cannot pack {}", dir.display()))?,
+                dir,
+            ),
+            (None, None) => anyhow::bail!("nothing to pack: give a directory or --onnx MODEL"),
+        };
         let bytes = package
             .to_bytes()
-            .with_context(|| format!("cannot pack {}", self.dir.display()))?;
+            .with_context(|| format!("cannot pack {}", source.display()))?;
         let out_path = match &self.output {
             Some(o) if o.is_dir() => o.join(&package.file_name),
             Some(o) => o.clone(),
