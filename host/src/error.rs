@@ -147,6 +147,16 @@ pub enum Error {
         /// Each runner serving the URI's name, and why it was not used.
         rejected: Vec<Rejection>,
     },
+    /// The backend the user asked for (`--runner-opt backend=B`) cannot be used.
+    #[error("{origin}: {reason}")]
+    Backend {
+        /// Where the requirement came from.
+        origin: String,
+        /// The runner URI (normalised).
+        uri: String,
+        /// Why no runner with that backend can run the command.
+        reason: String,
+    },
     /// The runner named by `--runner URI=NAME` cannot be used.
     #[error("--runner {uri}={runner}: {reason}")]
     Preference {

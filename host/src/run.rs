@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use ciborium::Value;
 use webc_container::Container;
-use webc_container::manifest::parse_atom_signature;
+use webc_container::manifest::{Command, parse_atom_signature};
 use webc_runner_api::{Job, JobSpec, Outcome, Runner};
 use webc_vfs::VfsBuilder;
 
@@ -324,9 +324,10 @@ impl Host {
         let declared = permissions::declared(&cmd.annotations)?;
         let effective =
             permissions::effective(declared.as_ref(), &opts.grants, |k| std::env::var(k).ok())?;
+        let preferences = backend_preferences(&opts.preferences, opts, cmd);
         let selected = self
             .registry
-            .select(&cmd.runner, &meta.kind, &opts.preferences)?;
+            .select(&cmd.runner, &meta.kind, &preferences)?;
         Ok(Plan {
             command,
             runner_uri: cmd.runner.clone(),
@@ -408,7 +409,13 @@ impl Host {
             limits: plan.effective.limits,
             network: plan.effective.network.clone(),
             cache_dir,
-            options: opts.runner_options.clone(),
+            // `backend` chose the runner (see `backend_preferences`); runners never see it.
+            options: opts
+                .runner_options
+                .iter()
+                .filter(|(k, _)| k != BACKEND_OPTION)
+                .cloned()
+                .collect(),
         };
         let runner = plan.selected.info.name.clone();
         tracing::debug!(
@@ -456,6 +463,40 @@ impl Host {
         }
         Ok(bytes)
     }
+}
+
+/// The `--runner-opt` key that picks a runner's backend (consumed by the host).
+pub const BACKEND_OPTION: &str = "backend";
+
+/// Adds the backend wish to the user's preferences: `--runner-opt backend=B` (required), or
+/// else the command's `<runner>.backend` annotation (preferred), where `<runner>` is the last
+/// segment of the runner URI (`onnx.backend` for `https://webc.org/runner/onnx`).
+fn backend_preferences(base: &Preferences, opts: &RunOptions, cmd: &Command) -> Preferences {
+    let mut prefs = base.clone();
+    if let Some((_, b)) = opts
+        .runner_options
+        .iter()
+        .rev()
+        .find(|(k, _)| k == BACKEND_OPTION)
+    {
+        prefs.set_backend(b, true, &format!("--runner-opt {BACKEND_OPTION}={b}"));
+        return prefs;
+    }
+    let Ok(uri) = webc_runner_api::uri::RunnerUri::parse(&cmd.runner) else {
+        return prefs;
+    };
+    let family = uri.name.rsplit('/').next().unwrap_or_default().to_owned();
+    let annotations = cmd.annotations.to_cbor_value();
+    let backend = annotations
+        .as_map()
+        .and_then(|m| m.iter().find(|(k, _)| k.as_text() == Some(family.as_str())))
+        .and_then(|(_, v)| v.as_map())
+        .and_then(|m| m.iter().find(|(k, _)| k.as_text() == Some("backend")))
+        .and_then(|(_, v)| v.as_text());
+    if let Some(b) = backend {
+        prefs.set_backend(b, false, &format!("annotation {family}.backend={b}"));
+    }
+    prefs
 }
 
 fn cbor(v: &Value) -> Vec<u8> {

@@ -485,3 +485,21 @@ fn directories_and_bare_modules_run_too() {
     code(&o, 0);
     assert_eq!(out(&o), "hello\n");
 }
+
+#[test]
+fn runner_opt_backend_selects_the_runner_and_is_not_forwarded() {
+    let env = Env::new();
+    let pkg = package(env.tmp.path(), None);
+    let p = pkg.to_str().unwrap();
+    // `test-echo` has backend `echo`; the echo runner refuses unknown options, so exit 0
+    // also proves `backend` never reached it.
+    let o = env.run(&["--runner-opt", "backend=echo", p]);
+    code(&o, 0);
+    let o = env.run(&["--runner-opt", "backend=gpu", p]);
+    code(&o, 125);
+    assert!(
+        err(&o).contains("--runner-opt backend=gpu: no runner for https://webc-host.test/runner/echo has backend `gpu` (runners: test-echo)"),
+        "{}",
+        err(&o)
+    );
+}

@@ -54,7 +54,9 @@ pub use self::discovery::{
     DirStatus, DiscoveryOptions, EXE_DIR_PLUGIN_PREFIX, Origin, PLUGINS_ENV, PluginDir,
 };
 use self::metadata::{Described, FileKey, MetadataCache};
-pub use self::select::{Preferences, Rejection, RunnerPreference, Selected};
+pub use self::select::{
+    BackendPreference, Preferences, Rejection, RunnerPreference, Selected, has_backend,
+};
 use crate::Error;
 
 /// The conventional name of the metadata cache file inside the host's cache directory.

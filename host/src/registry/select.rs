@@ -68,11 +68,38 @@ impl FromStr for RunnerPreference {
     }
 }
 
-/// The user's runner preferences: normalised runner URI → runner name. A later preference
-/// for the same URI replaces an earlier one.
+/// The user's runner preferences: normalised runner URI → runner name (`--runner`), and a
+/// backend for the command being run (`--runner-opt backend=B`, or the command's own
+/// `<runner>.backend` annotation). A later preference for the same URI replaces an earlier
+/// one.
+///
+/// A *backend* names the part of a runner's name after its family: runner `onnx-tract` has
+/// backend `tract` (a runner called exactly `tract` matches too). A backend the user asked
+/// for is required — if no available runner has it, selection fails saying why; one the
+/// package suggests is only preferred — if unavailable, the usual order applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Preferences {
     by_uri: BTreeMap<String, String>,
+    backend: Option<BackendPreference>,
+}
+
+/// A backend preference and how binding it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendPreference {
+    /// The backend, e.g. `tract`.
+    pub backend: String,
+    /// Required (the user asked) or merely preferred (the package suggests).
+    pub required: bool,
+    /// Where it came from, for messages (`--runner-opt backend=tract`, `annotation onnx.backend`).
+    pub origin: String,
+}
+
+/// Does runner `name` have backend `backend`? (`onnx-tract` and `tract` have `tract`.)
+pub fn has_backend(name: &str, backend: &str) -> bool {
+    name == backend
+        || name
+            .strip_suffix(backend)
+            .is_some_and(|family| family.ends_with('-'))
 }
 
 impl Preferences {
@@ -100,9 +127,31 @@ impl Preferences {
         self.by_uri.get(uri).map(String::as_str)
     }
 
+    /// Requires (`required`) or prefers `backend` for the command being run; `origin` says
+    /// where the wish comes from. A required backend is not replaced by a preferred one.
+    pub fn set_backend(&mut self, backend: &str, required: bool, origin: &str) {
+        if self
+            .backend
+            .as_ref()
+            .is_some_and(|b| b.required && !required)
+        {
+            return;
+        }
+        self.backend = Some(BackendPreference {
+            backend: backend.to_owned(),
+            required,
+            origin: origin.to_owned(),
+        });
+    }
+
+    /// The backend preference, if any.
+    pub fn backend(&self) -> Option<&BackendPreference> {
+        self.backend.as_ref()
+    }
+
     /// No preference at all?
     pub fn is_empty(&self) -> bool {
-        self.by_uri.is_empty()
+        self.by_uri.is_empty() && self.backend.is_none()
     }
 }
 
@@ -273,11 +322,46 @@ pub(super) fn select(
         return try_use(entry, &uri, atom_kind).map_err(refuse);
     }
 
+    let backend = preferences.backend();
+    let matches = |info: &RunnerInfo| backend.is_some_and(|b| has_backend(&info.name, &b.backend));
+    if let Some(b) = backend.filter(|b| b.required) {
+        let refuse = |reason: String| Error::Backend {
+            origin: b.origin.clone(),
+            uri: uri.name.clone(),
+            reason,
+        };
+        if !candidates.iter().any(|(_, i)| matches(i)) {
+            let mut names: Vec<&str> = candidates.iter().map(|(_, i)| i.name.as_str()).collect();
+            names.extend(rejected.iter().map(|r| r.runner.as_str()));
+            return Err(refuse(format!(
+                "no runner for {} has backend `{}` (runners: {})",
+                uri.name,
+                b.backend,
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            )));
+        }
+        candidates.retain(|(_, i)| matches(i));
+    }
+    // Preferred backend first, then priority, then name.
     candidates.sort_by(|(_, a), (_, b)| {
-        b.priority
-            .cmp(&a.priority)
+        matches(b)
+            .cmp(&matches(a))
+            .then_with(|| b.priority.cmp(&a.priority))
             .then_with(|| a.name.cmp(&b.name))
     });
+    if let Some(b) = backend.filter(|b| !b.required)
+        && candidates.first().is_some_and(|(_, i)| !matches(i))
+    {
+        tracing::debug!(
+            backend = b.backend.as_str(),
+            origin = b.origin.as_str(),
+            "no runner with the suggested backend; using the usual order"
+        );
+    }
     for (entry, info) in candidates {
         match try_use(entry, &uri, atom_kind) {
             Ok(selected) => return Ok(selected),
@@ -286,6 +370,17 @@ pub(super) fn select(
                 reason,
             }),
         }
+    }
+    if let Some(b) = backend.filter(|b| b.required) {
+        return Err(Error::Backend {
+            origin: b.origin.clone(),
+            uri: uri.name.clone(),
+            reason: rejected
+                .iter()
+                .map(Rejection::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        });
     }
     Err(Error::NoUsable {
         uri: uri.to_string(),

@@ -363,3 +363,63 @@ fn registry_is_shareable() {
     assert_send_sync::<Selected>();
     assert_send_sync::<Error>();
 }
+
+#[test]
+fn backends_required_by_the_user_preferred_by_the_package() {
+    let r = registry(vec![
+        fake("onnx-ort", &[(ONNX, "*")], &["*"], 10),
+        fake("onnx-tract", &[(ONNX, "*")], &["*"], 0),
+        unavailable(fake("onnx-gpu", &[(ONNX, "*")], &["*"], 100), "no GPU here"),
+    ]);
+    assert!(has_backend("onnx-tract", "tract"));
+    assert!(has_backend("tract", "tract"));
+    assert!(!has_backend("onnx-tract", "act"));
+    assert!(!has_backend("onnxtract", "tract"));
+    let with = |backend: &str, required: bool| {
+        let mut p = Preferences::new();
+        p.set_backend(backend, required, "test");
+        p
+    };
+    // Required: beats priority.
+    assert_eq!(
+        pick(&r, ONNX, WASM, &with("tract", true)).unwrap(),
+        "onnx-tract"
+    );
+    assert_eq!(
+        pick(&r, ONNX, WASM, &with("ort", true)).unwrap(),
+        "onnx-ort"
+    );
+    // Required but unavailable or unknown: an error saying why.
+    let e = pick(&r, ONNX, WASM, &with("gpu", true)).unwrap_err();
+    assert!(matches!(e, Error::Backend { .. }), "{e}");
+    assert_eq!(e.to_string(), "test: onnx-gpu: unavailable: no GPU here");
+    let e = pick(&r, ONNX, WASM, &with("cuda", true)).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("no runner for https://webc.org/runner/onnx has backend `cuda`"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("onnx-ort") && msg.contains("onnx-tract"),
+        "{msg}"
+    );
+    // Preferred (the package's annotation): chosen when available, else the usual order.
+    assert_eq!(
+        pick(&r, ONNX, WASM, &with("tract", false)).unwrap(),
+        "onnx-tract"
+    );
+    assert_eq!(
+        pick(&r, ONNX, WASM, &with("gpu", false)).unwrap(),
+        "onnx-ort"
+    );
+    assert_eq!(
+        pick(&r, ONNX, WASM, &with("cuda", false)).unwrap(),
+        "onnx-ort"
+    );
+    // A required backend is not replaced by a preferred one; --runner beats both.
+    let mut p = with("tract", true);
+    p.set_backend("ort", false, "annotation");
+    assert_eq!(pick(&r, ONNX, WASM, &p).unwrap(), "onnx-tract");
+    p.prefer("onnx", "onnx-ort").unwrap();
+    assert_eq!(pick(&r, ONNX, WASM, &p).unwrap(), "onnx-ort");
+}
