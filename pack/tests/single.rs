@@ -58,3 +58,34 @@ fn from_wasm_and_from_onnx_make_one_command_packages() {
         "{e}"
     );
 }
+
+/// `models/*.webc` are what `webc-host pack --onnx models/<name>.onnx` writes today
+/// (regenerate: `for m in models/*.onnx; do webc-host pack --force --onnx "$m" -o "${m%.onnx}.webc"; done`).
+#[test]
+fn committed_model_packages_are_up_to_date() {
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&models).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("onnx") {
+            continue;
+        }
+        let webc = path.with_extension("webc");
+        let expected = Package::from_onnx(&path).unwrap().to_bytes().unwrap();
+        let committed = std::fs::read(&webc).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (pack it with webc-host pack --onnx)",
+                webc.display()
+            )
+        });
+        assert!(
+            committed == expected,
+            "{} is stale: repack it with `webc-host pack --force --onnx {} -o {}`",
+            webc.display(),
+            path.display(),
+            webc.display()
+        );
+        seen += 1;
+    }
+    assert!(seen >= 4, "expected the models/ packages, found {seen}");
+}
