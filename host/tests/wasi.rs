@@ -957,3 +957,60 @@ fn packages_use_the_cache_too() {
     assert_eq!(out(&second), "hello\n");
     assert_eq!(log_lines(&second, LOG_HIT), 1, "{}", err(&second));
 }
+
+/// Wasmer's own `cowsay` package (v2, `wasi_unstable` imports), as shipped in the test data
+/// of the `webc` crate the container tests depend on: found through `cargo metadata`.
+fn wasmer_cowsay() -> PathBuf {
+    let o = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(manifest_dir())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "cargo metadata: {}", err(&o));
+    let meta: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let webc = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "webc" && p["version"] == "12.0.1")
+        .expect("the webc 12.0.1 dev-dependency");
+    let manifest = PathBuf::from(webc["manifest_path"].as_str().unwrap());
+    manifest.parent().unwrap().join("tests/cowsay.webc")
+}
+
+#[test]
+fn wasmers_cowsay_package_runs() {
+    let env = Env::new();
+    let pkg = wasmer_cowsay();
+    let pkg = pkg.to_str().unwrap();
+    let o = env.run(&[pkg, "cowsay", "hello", "from", "webc-host"]);
+    code(&o, 0);
+    assert_eq!(
+        out(&o),
+        concat!(
+            " ______________________\n",
+            "< hello from webc-host >\n",
+            " ----------------------\n",
+            "        \\   ^__^\n",
+            "         \\  (oo)\\_______\n",
+            "            (__)\\       )\\/\\\n",
+            "               ||----w |\n",
+            "                ||     ||\n",
+        )
+    );
+    // Its other command, and the message from stdin.
+    let mut child = env
+        .cmd(&[pkg, "cowthink"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"moo").unwrap();
+    let o = child.wait_with_output().unwrap();
+    code(&o, 0);
+    assert!(
+        out(&o).starts_with(" _____\n( moo )\n -----\n        o   ^__^"),
+        "{}",
+        out(&o)
+    );
+}
