@@ -15,6 +15,17 @@ fi
 # records their checksums). Runners that need system libraries or models will install them
 # here (idempotently), so this stays the one command to run the tests.
 
+# ONNX Runtime for the ONNX runner's ort backend (a symlink into the pinned onnxruntime wheel in
+# the venv target/py: needs python3, pip and PyPI the first time; quick and offline afterwards).
+# Without it the ort conformance tests are skipped — except under CI, where they fail.
+if ! scripts/install-onnxruntime.sh >/dev/null; then
+    if [ -n "${CI:-}" ]; then
+        echo "error: scripts/install-onnxruntime.sh failed (CI is set: the ort backend must be tested)" >&2
+        exit 1
+    fi
+    echo "warning: scripts/install-onnxruntime.sh failed; the ort backend's tests will be skipped" >&2
+fi
+
 # Runner plugins are loaded from target/<profile>/ by the end-to-end tests (a missing plugin
 # fails them): the test-only echo runner and the WASI runner. They are built as part of the
 # whole workspace with every target, so features resolve exactly as for `cargo test

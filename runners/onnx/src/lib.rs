@@ -1,0 +1,71 @@
+//! `webc-runner-onnx` runs ONNX models (atoms of kind `https://webc.org/kind/onnx`) for the
+//! runner URI `https://webc.org/runner/onnx`, speaking the `infer` protocol of
+//! docs/onnx-infer.md ([`codec`]: a JSON object keyed by input name or a `.npy` on stdin,
+//! `{"outputs":{…}}` on stdout; `--jsonl` for one request per line, `--describe` for the
+//! model's signature). Two backends are two runners for the same URI, so the host picks
+//! (availability → user preference → priority): [`OnnxOrtRunner`] (name `onnx-ort`, feature
+//! `ort`, priority 10) on ONNX Runtime, dlopened at run time from the library
+//! [`find_onnxruntime`] finds, and [`OnnxTractRunner`] (name `onnx-tract`, feature `tract`,
+//! priority 0) on pure-Rust tract, always available. Each model is loaded and optimised once
+//! per run and kept in a small in-memory cache keyed by the atom's SHA-256 (and the options
+//! that shape it), so a long-lived process (an embedder, `--jsonl`) loads a model once.
+//! Options: `threads=N` (default 1), and for ort `library=PATH`. Bad requests are reported on
+//! stderr as `error: …` (exit 1; exit 2 for bad program arguments) — never a panic; a model
+//! the backend cannot load is [`RunnerError::CannotExecute`] naming the operators it lacks.
+//! Debug-level `tracing` events: `loaded model` (backend, sha256, milliseconds) and
+//! `model cache hit`.
+
+use webc_runner_api::RunnerError;
+
+pub mod codec;
+#[cfg(any(feature = "tract", feature = "ort"))]
+mod serve;
+
+#[cfg(feature = "ort")]
+mod ort_backend;
+#[cfg(feature = "tract")]
+mod tract_backend;
+
+#[cfg(feature = "ort")]
+pub use ort_backend::{OnnxOrtRunner, find_onnxruntime};
+#[cfg(feature = "tract")]
+pub use tract_backend::OnnxTractRunner;
+
+/// The runner URI served (any version).
+pub const URI: &str = "https://webc.org/runner/onnx";
+/// The atom kind accepted.
+pub const ATOM_KIND: &str = "https://webc.org/kind/onnx";
+
+/// Errors of this crate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The request is malformed or does not fit the model.
+    #[error("{0}")]
+    Request(String),
+    /// The backend cannot load the model.
+    #[error("{0}")]
+    Load(String),
+    /// The backend failed while running the model.
+    #[error("inference failed: {0}")]
+    Backend(String),
+    /// The backend is not usable here.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bad runner option.
+    #[error("{0}")]
+    Option(String),
+    /// Reading stdin or writing stdout failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl From<Error> for RunnerError {
+    fn from(e: Error) -> RunnerError {
+        match e {
+            Error::Load(m) => RunnerError::CannotExecute(m),
+            Error::Unavailable(m) => RunnerError::Unavailable(m),
+            Error::Option(m) | Error::Request(m) => RunnerError::InvalidJob(m),
+            e @ (Error::Backend(_) | Error::Io(_)) => RunnerError::Other(e.to_string()),
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! What both backends share: runner options, program modes, the model cache and the request
+//! loop over the job's stdio.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use webc_runner_api::{Job, JobSpec, OptionDoc, Outcome, RunnerError, RunnerInfo, Serves};
+
+use crate::Error;
+use crate::codec::{self, Signature, Tensor};
+
+/// A loaded, optimised model.
+pub(crate) trait Model: Send + Sync {
+    /// Inputs and outputs in model order.
+    fn signature(&self) -> &Signature;
+    /// Runs once; `inputs` are in model input order and already checked against the
+    /// signature; the result is one tensor per model output, in order.
+    fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Error>;
+}
+
+/// Runner options (`--runner-opt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Settings {
+    /// Threads the backend may use for one inference.
+    pub threads: usize,
+    /// ort only: the ONNX Runtime library to load.
+    pub library: Option<PathBuf>,
+}
+
+pub(crate) fn info(name: &str, description: &str, priority: i32, ort: bool) -> RunnerInfo {
+    let mut options = vec![
+        OptionDoc {
+            key: "threads".into(),
+            help: "threads for one inference (default 1)".into(),
+        },
+        OptionDoc {
+            key: "backend".into(),
+            help: "tract | ort: which backend (the host selects the runner; a value naming \
+                   another backend is refused)"
+                .into(),
+        },
+    ];
+    if ort {
+        options.push(OptionDoc {
+            key: "library".into(),
+            help: "path of libonnxruntime.so to load (default: ORT_DYLIB_PATH, then \
+                   well-known locations)"
+                .into(),
+        });
+    }
+    RunnerInfo {
+        name: name.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        description: description.into(),
+        serves: vec![Serves {
+            uri: crate::URI.into(),
+            versions: "*".into(),
+        }],
+        atom_kinds: vec![crate::ATOM_KIND.into()],
+        priority,
+        options,
+    }
+}
+
+/// Parses the job's options for the backend `backend` (`tract` | `ort`).
+pub(crate) fn settings(spec: &JobSpec, backend: &str) -> Result<Settings, Error> {
+    let mut s = Settings {
+        threads: 1,
+        library: None,
+    };
+    for (key, value) in &spec.options {
+        match key.as_str() {
+            "threads" => {
+                s.threads = value
+                    .parse()
+                    .ok()
+                    .filter(|&n: &usize| (1..=1024).contains(&n))
+                    .ok_or_else(|| {
+                        Error::Option(format!(
+                            "threads={value}: expected a number of threads from 1 to 1024"
+                        ))
+                    })?;
+            }
+            "backend" if value == backend => {}
+            "backend" => {
+                return Err(Error::Option(format!(
+                    "backend={value} requested, but this is the onnx-{backend} runner \
+                     (backends: tract, ort)"
+                )));
+            }
+            "library" if backend == "ort" => s.library = Some(PathBuf::from(value)),
+            other => {
+                return Err(Error::Option(format!(
+                    "unknown option `{other}` for onnx-{backend} (known: threads, backend{})",
+                    if backend == "ort" { ", library" } else { "" }
+                )));
+            }
+        }
+    }
+    Ok(s)
+}
+
+/// What the program arguments ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// One request on stdin, one response on stdout.
+    Infer,
+    /// One request per line.
+    Jsonl,
+    /// Print the model's signature.
+    Describe,
+}
+
+pub(crate) fn mode(args: &[String]) -> Result<Mode, String> {
+    match args {
+        [] => Ok(Mode::Infer),
+        [a] if a == "--jsonl" => Ok(Mode::Jsonl),
+        [a] if a == "--describe" => Ok(Mode::Describe),
+        _ => Err(format!(
+            "unexpected arguments {args:?}; usage: infer [--jsonl | --describe] \
+             (request on stdin; see docs/onnx-infer.md)"
+        )),
+    }
+}
+
+/// Process-wide cache of loaded models, most recently used last.
+pub(crate) struct ModelCache<M> {
+    entries: Mutex<VecDeque<(String, Arc<M>)>>,
+}
+
+impl<M> std::fmt::Debug for ModelCache<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelCache").finish_non_exhaustive()
+    }
+}
+
+/// Models kept per backend.
+const CACHE_CAPACITY: usize = 8;
+
+impl<M> ModelCache<M> {
+    pub(crate) const fn new() -> ModelCache<M> {
+        ModelCache {
+            entries: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// The model for `key`, loading it with `load` on a miss. An empty key (no atom hash)
+    /// is never cached.
+    pub(crate) fn get_or_load(
+        &self,
+        backend: &str,
+        key: String,
+        load: impl FnOnce() -> Result<M, Error>,
+    ) -> Result<Arc<M>, Error> {
+        if !key.is_empty() {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(pos) = entries.iter().position(|(k, _)| *k == key)
+                && let Some(entry) = entries.remove(pos)
+            {
+                let model = entry.1.clone();
+                entries.push_back(entry);
+                tracing::debug!(backend, key, "model cache hit");
+                return Ok(model);
+            }
+        }
+        let start = Instant::now();
+        let model = Arc::new(load()?);
+        tracing::debug!(
+            backend,
+            key,
+            ms = start.elapsed().as_secs_f64() * 1e3,
+            "loaded model"
+        );
+        if !key.is_empty() {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if !entries.iter().any(|(k, _)| *k == key) {
+                if entries.len() >= CACHE_CAPACITY {
+                    entries.pop_front();
+                }
+                entries.push_back((key, model.clone()));
+            }
+        }
+        Ok(model)
+    }
+}
+
+/// Checks the job's atom kind.
+pub(crate) fn check_kind(spec: &JobSpec) -> Result<(), RunnerError> {
+    if spec.atom_kind != crate::ATOM_KIND {
+        return Err(RunnerError::CannotExecute(format!(
+            "atom `{}` is of kind {}, not {}",
+            spec.atom_name,
+            spec.atom_kind,
+            crate::ATOM_KIND
+        )));
+    }
+    Ok(())
+}
+
+fn io_err(e: std::io::Error) -> RunnerError {
+    RunnerError::Other(format!("writing the response: {e}"))
+}
+
+/// Runs the job's mode on a loaded model.
+pub(crate) fn serve(job: Job<'_>, mode: Mode, model: &dyn Model) -> Result<Outcome, RunnerError> {
+    let sig = model.signature();
+    let limit = job.spec.limits.memory;
+    match mode {
+        Mode::Describe => {
+            let doc = codec::describe(sig);
+            serde_json::to_writer(&mut *job.stdout, &doc).map_err(|e| io_err(e.into()))?;
+            job.stdout.write_all(b"\n").map_err(io_err)?;
+            job.stdout.flush().map_err(io_err)?;
+            Ok(Outcome::Exit(0))
+        }
+        Mode::Infer => {
+            let result = codec::read_limited(job.stdin, limit)
+                .and_then(|bytes| infer_one(model, &bytes, limit));
+            match result {
+                Ok(outputs) => {
+                    write_outputs(job.stdout, sig, &outputs).map_err(io_err)?;
+                    job.stdout.flush().map_err(io_err)?;
+                    Ok(Outcome::Exit(0))
+                }
+                Err(Error::Io(m)) => Err(RunnerError::Other(m)),
+                Err(e) => {
+                    writeln!(job.stderr, "error: {e}").map_err(io_err)?;
+                    Ok(Outcome::Exit(1))
+                }
+            }
+        }
+        Mode::Jsonl => {
+            let deadline = job.spec.limits.time.map(|t| Instant::now() + t);
+            let mut reader = BufReader::new(job.stdin);
+            let mut failed = 0usize;
+            let mut line = Vec::new();
+            let mut number = 0usize;
+            loop {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Ok(Outcome::Timeout);
+                }
+                line.clear();
+                let (n, too_long) = read_line(&mut reader, &mut line, limit)
+                    .map_err(|e| RunnerError::Other(format!("reading the request: {e}")))?;
+                if n == 0 {
+                    break;
+                }
+                if !too_long && line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                number += 1;
+                let result = if too_long {
+                    Err(Error::Request(format!(
+                        "the request is larger than the memory limit of {} bytes",
+                        limit.unwrap_or(0)
+                    )))
+                } else {
+                    infer_one(model, &line, limit)
+                };
+                match result {
+                    Ok(outputs) => write_outputs(job.stdout, sig, &outputs).map_err(io_err)?,
+                    Err(e) => {
+                        failed += 1;
+                        codec::write_error(job.stdout, &e.to_string()).map_err(io_err)?;
+                    }
+                }
+                job.stdout.flush().map_err(io_err)?;
+            }
+            if failed > 0 {
+                writeln!(
+                    job.stderr,
+                    "error: {failed} of {number} request lines failed"
+                )
+                .map_err(io_err)?;
+                return Ok(Outcome::Exit(1));
+            }
+            Ok(Outcome::Exit(0))
+        }
+    }
+}
+
+/// Reads one line (without its newline) of at most `limit` bytes; a longer line is consumed
+/// to its end and reported as too long. Returns the bytes consumed (0 at end of input).
+fn read_line(
+    reader: &mut dyn BufRead,
+    line: &mut Vec<u8>,
+    limit: Option<u64>,
+) -> std::io::Result<(usize, bool)> {
+    let limit = limit.unwrap_or(u64::MAX);
+    let mut consumed = 0usize;
+    let mut too_long = false;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok((consumed, too_long));
+        }
+        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        if !too_long {
+            if (line.len() + chunk.len()) as u64 > limit {
+                too_long = true;
+                line.clear();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        let used = done.unwrap_or(chunk.len());
+        reader.consume(used);
+        consumed += used;
+        if done.is_some() {
+            return Ok((consumed, too_long));
+        }
+    }
+}
+
+fn infer_one(model: &dyn Model, bytes: &[u8], limit: Option<u64>) -> Result<Vec<Tensor>, Error> {
+    let inputs = codec::decode_request(bytes, model.signature(), limit)?;
+    let outputs = model.run(inputs)?;
+    let sig = model.signature();
+    if outputs.len() != sig.outputs.len() {
+        return Err(Error::Backend(format!(
+            "the model produced {} outputs, its signature has {}",
+            outputs.len(),
+            sig.outputs.len()
+        )));
+    }
+    Ok(outputs)
+}
+
+fn write_outputs(w: &mut dyn Write, sig: &Signature, outputs: &[Tensor]) -> std::io::Result<()> {
+    let named: Vec<(&str, &Tensor)> = sig
+        .outputs
+        .iter()
+        .map(|o| o.name.as_str())
+        .zip(outputs)
+        .collect();
+    codec::write_response(w, &named)
+}
+
+/// Bad program arguments: the usage on stderr, exit 2.
+pub(crate) fn usage(job: Job<'_>, message: &str) -> Result<Outcome, RunnerError> {
+    writeln!(job.stderr, "error: {message}").map_err(io_err)?;
+    Ok(Outcome::Exit(2))
+}
