@@ -19,6 +19,8 @@ use webc_runner_api::RunnerError;
 
 pub mod codec;
 #[cfg(any(feature = "tract", feature = "ort"))]
+mod external;
+#[cfg(any(feature = "tract", feature = "ort"))]
 mod serve;
 
 #[cfg(feature = "ort")]

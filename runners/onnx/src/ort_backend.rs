@@ -188,6 +188,7 @@ fn load_err(e: impl std::fmt::Display) -> Error {
 
 impl OrtModel {
     fn load(env: &Environment, bytes: &[u8], threads: usize) -> Result<OrtModel, Error> {
+        crate::external::check_self_contained(bytes).map_err(load_err)?;
         let session = Session::builder(env)
             .map_err(load_err)?
             .with_intra_threads(threads)

@@ -347,3 +347,39 @@ pub(crate) fn usage(job: Job<'_>, message: &str) -> Result<Outcome, RunnerError>
     writeln!(job.stderr, "error: {message}").map_err(io_err)?;
     Ok(Outcome::Exit(2))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn cache_loads_each_key_once_and_evicts_the_oldest() {
+        let cache: ModelCache<usize> = ModelCache::new();
+        let loads = AtomicUsize::new(0);
+        let get = |key: &str| {
+            *cache
+                .get_or_load("test", key.into(), || {
+                    Ok(loads.fetch_add(1, Ordering::SeqCst))
+                })
+                .expect("load")
+        };
+        assert_eq!(get("a"), 0);
+        assert_eq!(get("a"), 0);
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+        for i in 0..CACHE_CAPACITY {
+            get(&format!("k{i}"));
+        }
+        // "a" was the least recently used: evicted, loaded again.
+        assert_eq!(get("a"), CACHE_CAPACITY + 1);
+        // An empty key (no atom hash) is never cached.
+        get("");
+        get("");
+        assert_eq!(loads.load(Ordering::SeqCst), CACHE_CAPACITY + 4);
+        // A failed load is not cached.
+        let r = cache.get_or_load("test", "bad".into(), || Err(Error::Load("no".into())));
+        assert!(r.is_err());
+        assert_eq!(get("bad"), CACHE_CAPACITY + 4);
+    }
+}

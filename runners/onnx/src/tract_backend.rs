@@ -86,6 +86,7 @@ fn load_err(e: impl std::fmt::Display) -> Error {
 
 impl TractModel {
     pub(crate) fn load(bytes: &[u8], threads: usize) -> Result<TractModel, Error> {
+        crate::external::check_self_contained(bytes).map_err(load_err)?;
         let mut onnx = tract_onnx::onnx();
         onnx.provider = Arc::new(NoExternalData);
         let model = onnx.model_for_read(&mut &bytes[..]).map_err(load_err)?;

@@ -453,6 +453,11 @@ fn varint(mut v: u64) -> Vec<u8> {
 
 /// `y = <op_type>(x)`, x and y float32 [1].
 fn model_with_op(op_type: &str) -> Vec<u8> {
+    model_with(op_type, &[])
+}
+
+/// `y = <op_type>(x, …)` with extra graph fields (e.g. initializers).
+fn model_with(op_type: &str, extra_graph: &[u8]) -> Vec<u8> {
     let value_info = |name: &str| {
         let dim = field(1, &int_field(1, 1));
         let shape = field(2, &dim);
@@ -462,6 +467,11 @@ fn model_with_op(op_type: &str) -> Vec<u8> {
     };
     let node = [
         field(1, b"x"),
+        if extra_graph.is_empty() {
+            vec![]
+        } else {
+            field(1, b"w")
+        },
         field(2, b"y"),
         field(3, b"n0"),
         field(4, op_type.as_bytes()),
@@ -472,6 +482,7 @@ fn model_with_op(op_type: &str) -> Vec<u8> {
         field(2, b"g"),
         field(11, &value_info("x")),
         field(12, &value_info("y")),
+        extra_graph.to_vec(),
     ]
     .concat();
     let opset = [field(1, b""), int_field(2, 13)].concat();
@@ -587,4 +598,59 @@ fn jsonl_stops_between_lines_at_the_time_limit() {
     );
     assert_eq!(r.result, Ok(Outcome::Timeout));
     assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn models_with_external_data_are_refused() {
+    let entry = [field(1, b"location"), field(2, b"w.bin")].concat();
+    let tensor = [
+        int_field(1, 1),
+        int_field(2, 1),
+        field(8, b"w"),
+        field(13, &entry),
+        int_field(14, 1),
+    ]
+    .concat();
+    let model = model_with("Add", &field(5, &tensor));
+    for (backend, runner) in backends() {
+        let r = run_with(
+            &*runner,
+            "ext",
+            &model,
+            &[],
+            br#"{"x": [1]}"#,
+            JobSpec::default(),
+        );
+        match r.result {
+            Err(RunnerError::CannotExecute(m)) => {
+                assert!(m.contains("external tensor data"), "{backend}: {m}")
+            }
+            other => panic!("{backend}: {other:?}"),
+        }
+    }
+    // The same model with the weight inline runs.
+    let inline = [
+        int_field(1, 1),
+        int_field(2, 1),
+        field(8, b"w"),
+        field(9, &2.5f32.to_le_bytes()),
+    ]
+    .concat();
+    let model = model_with("Add", &field(5, &inline));
+    for (backend, runner) in backends() {
+        let r = run_with(
+            &*runner,
+            "inline",
+            &model,
+            &[],
+            br#"{"x": [1]}"#,
+            JobSpec::default(),
+        );
+        assert_eq!(r.result, Ok(Outcome::Exit(0)), "{backend}: {}", r.stderr);
+        assert!(
+            r.stdout.contains("\"data\":[3.5]"),
+            "{backend}: {}",
+            r.stdout
+        );
+    }
 }
