@@ -10,10 +10,10 @@ if ! command -v cargo >/dev/null 2>&1; then
     exit 1
 fi
 
-# Nothing beyond Rust is needed: the WASI test programs are committed as .wasm next to their
-# C sources (scripts/build-wasi-tests.sh rebuilds them with Debian's clang + wasi-libc and
-# records their checksums). Runners that need system libraries or models will install them
-# here (idempotently), so this stays the one command to run the tests.
+# The WASI test programs are committed as .wasm next to their C sources
+# (scripts/build-wasi-tests.sh rebuilds them with Debian's clang + wasi-libc and records their
+# checksums), so no C toolchain is needed. What runners need from outside Rust is installed
+# here, idempotently, so this stays the one command to run the tests.
 
 # ONNX Runtime for the ONNX runner's ort backend (a symlink into the pinned onnxruntime wheel in
 # the venv target/py: needs python3, pip and PyPI the first time; quick and offline afterwards).
@@ -27,7 +27,7 @@ if ! scripts/install-onnxruntime.sh >/dev/null; then
 fi
 
 # Runner plugins are loaded from target/<profile>/ by the end-to-end tests (a missing plugin
-# fails them): the test-only echo runner and the WASI runner. They are built as part of the
+# fails them): the test-only echo runner, WASI and the two ONNX runners. They are built as part of the
 # whole workspace with every target, so features resolve exactly as for `cargo test
 # --workspace` below (`cargo build -p <plugin>` alone would resolve fewer features of shared
 # dependencies such as rustix, and wasmtime would be compiled twice).
