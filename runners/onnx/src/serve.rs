@@ -238,8 +238,22 @@ pub(crate) fn serve(job: Job<'_>, mode: Mode, model: &dyn Model) -> Result<Outco
             let mut failed = 0usize;
             let mut line = Vec::new();
             let mut number = 0usize;
+            // Responses are collected here and written (and flushed) whenever no further
+            // request is already waiting in the input buffer — so an interactive client gets
+            // each answer before the runner blocks on its next line, while a piped batch
+            // crosses the plugin boundary and makes a write syscall once per buffer, not per line.
+            let mut pending: Vec<u8> = Vec::new();
+            let send = |pending: &mut Vec<u8>, out: &mut dyn Write| -> Result<(), RunnerError> {
+                if !pending.is_empty() {
+                    out.write_all(pending).map_err(io_err)?;
+                    out.flush().map_err(io_err)?;
+                    pending.clear();
+                }
+                Ok(())
+            };
             loop {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
+                    send(&mut pending, job.stdout)?;
                     return Ok(Outcome::Timeout);
                 }
                 line.clear();
@@ -261,14 +275,17 @@ pub(crate) fn serve(job: Job<'_>, mode: Mode, model: &dyn Model) -> Result<Outco
                     infer_one(model, &line, limit)
                 };
                 match result {
-                    Ok(outputs) => write_outputs(job.stdout, sig, &outputs).map_err(io_err)?,
+                    Ok(outputs) => write_outputs(&mut pending, sig, &outputs).map_err(io_err)?,
                     Err(e) => {
                         failed += 1;
-                        codec::write_error(job.stdout, &e.to_string()).map_err(io_err)?;
+                        codec::write_error(&mut pending, &e.to_string()).map_err(io_err)?;
                     }
                 }
-                job.stdout.flush().map_err(io_err)?;
+                if reader.buffer().is_empty() || pending.len() >= 1 << 16 {
+                    send(&mut pending, job.stdout)?;
+                }
             }
+            send(&mut pending, job.stdout)?;
             if failed > 0 {
                 writeln!(
                     job.stderr,
