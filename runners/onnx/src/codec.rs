@@ -272,6 +272,18 @@ pub fn decode_request(
     if bytes.starts_with(NPY_MAGIC) {
         return decode_npy_request(bytes, sig, limit);
     }
+    if let Some(tensors) = fast::decode(bytes, sig, limit) {
+        return Ok(tensors);
+    }
+    decode_json_value(bytes, sig, limit)
+}
+
+/// The `serde_json::Value` path: any JSON request, with a precise error for a bad one.
+fn decode_json_value(
+    bytes: &[u8],
+    sig: &Signature,
+    limit: Option<u64>,
+) -> Result<Vec<Tensor>, Error> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| req(format!("the request is not valid JSON: {e}")))?;
     decode_json_request(value, sig, limit)
@@ -1033,5 +1045,6 @@ pub fn describe(sig: &Signature) -> Value {
     serde_json::json!({"inputs": list(&sig.inputs), "outputs": list(&sig.outputs)})
 }
 
+mod fast;
 #[cfg(test)]
 mod tests;

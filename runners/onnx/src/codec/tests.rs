@@ -398,3 +398,197 @@ proptest! {
         }
     }
 }
+
+/// One input `x` of `dtype` and any shape.
+fn any_shape(dtype: DType) -> Signature {
+    Signature {
+        inputs: vec![TensorInfo {
+            name: "x".into(),
+            dtype,
+            shape: None,
+        }],
+        outputs: vec![],
+    }
+}
+
+/// The fast path's answer, which must be the `Value` path's whenever it gives one.
+fn fast_agrees(bytes: &[u8], sig: &Signature, limit: Option<u64>) -> Option<Vec<Tensor>> {
+    let fast = fast::decode(bytes, sig, limit)?;
+    let slow = decode_json_value(bytes, sig, limit);
+    // Debug output compares NaNs and signed zeros exactly.
+    assert_eq!(
+        format!("{slow:?}"),
+        format!("{:?}", Ok::<_, Error>(fast.clone())),
+        "fast and Value paths disagree on {}",
+        String::from_utf8_lossy(bytes)
+    );
+    Some(fast)
+}
+
+#[test]
+fn fast_path_takes_the_common_requests() {
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    let mlp_input = std::fs::read(models.join("mlp-input.json")).expect("mlp-input.json");
+    assert!(fast_agrees(&mlp_input, &mlp(), None).is_some());
+    let explicit = std::fs::read(models.join("mlp-input-explicit.json")).expect("explicit");
+    assert!(fast_agrees(&explicit, &mlp(), None).is_some());
+    let cnn = Signature {
+        inputs: vec![info(
+            "image",
+            DType::Float32,
+            &[Some(1), Some(1), Some(28), Some(28)],
+        )],
+        outputs: vec![],
+    };
+    let cnn_input = std::fs::read(models.join("cnn-input.json")).expect("cnn-input.json");
+    assert!(fast_agrees(&cnn_input, &cnn, None).is_some());
+    for (sig, json) in [
+        (mlp(), r#"{"x": [[1, 2.5, -3, 1e3]]}"#),
+        (mlp(), r#"{"x": [["NaN", "Infinity", "-Infinity", -0.0]]}"#),
+        (
+            mlp(),
+            r#"{"x": {"data": [1, 2, 3, 4], "dtype": "float32", "shape": [1, 4]}}"#,
+        ),
+        (mlp(), r#"{"x": {"shape": [0, 4], "data": []}}"#),
+        (
+            two(),
+            r#"{"mask": [true, 0, 1], "ids": [-9223372036854775808, 9223372036854775807, 0]}"#,
+        ),
+        (any_shape(DType::Float64), r#"{"x": 0.1}"#),
+        (
+            any_shape(DType::Float16),
+            r#"{"x": [[65504, -65504], [6e-8, "NaN"]]}"#,
+        ),
+        (any_shape(DType::Int8), r#"{"x": [-128, 127]}"#),
+        (any_shape(DType::Uint8), r#"{"x": [[[0, 255]]]}"#),
+        (
+            any_shape(DType::Int32),
+            r#"{"x": [-2147483648, 2147483647]}"#,
+        ),
+    ] {
+        assert!(
+            fast_agrees(json.as_bytes(), &sig, None).is_some(),
+            "the fast path deferred {json}"
+        );
+    }
+}
+
+#[test]
+fn fast_path_defers_what_it_cannot_decode_exactly() {
+    for (sig, json) in [
+        (mlp(), r#"{"x": [[1, 2, 3, 4]], "x": [[1, 2, 3, 4]]}"#),
+        (mlp(), r#"{"\u0078": [[1, 2, 3, 4]]}"#),
+        (mlp(), r#"{"x": [[1, 2, 3, 4], [1, 2, 3]]}"#),
+        (mlp(), r#"{"x": [[1, 2, 3, 4], 5]}"#),
+        (mlp(), r#"{"x": [5, [1, 2, 3, 4]]}"#),
+        (mlp(), r#"{"x": []}"#),
+        (mlp(), r#"{"x": [[1, 2, 3, "4"]]}"#),
+        (mlp(), r#"{"x": [[1, 2, 3, 1e39]]}"#),
+        (mlp(), r#"{"x": [[1, 2, 3, 4]]} x"#),
+        (mlp(), r#"{"x": [[1, 2, 3, 4]], "y": 1}"#),
+        (mlp(), r#"{"x": {"shape": [1, 4], "data": [[1, 2, 3, 4]]}}"#),
+        (
+            mlp(),
+            r#"{"x": {"shape": [1, 4], "dtype": "float64", "data": [1, 2, 3, 4]}}"#,
+        ),
+        (mlp(), r#"{"x": {"shape": [1, 4], "data": [1, 2, 3]}}"#),
+        (mlp(), r#"{"x": {"shape": [1.0, 4], "data": [1, 2, 3, 4]}}"#),
+        (two(), r#"{"ids": [1.0], "mask": [true]}"#),
+        (two(), r#"{"ids": [18446744073709551615], "mask": [true]}"#),
+        (two(), r#"{"ids": [1], "mask": [2]}"#),
+        (two(), r#"{"ids": [1]}"#),
+        (any_shape(DType::Int8), r#"{"x": [128]}"#),
+        (any_shape(DType::Float16), r#"{"x": [65536]}"#),
+    ] {
+        assert!(
+            fast::decode(json.as_bytes(), &sig, None).is_none(),
+            "the fast path took {json}"
+        );
+        // And the Value path's error is what the user sees.
+        let want = decode_json_value(json.as_bytes(), &sig, None).map_err(|e| e.to_string());
+        let got = decode(&sig, json).map_err(|e| e.to_string());
+        assert_eq!(format!("{got:?}"), format!("{want:?}"), "{json}");
+    }
+    // Over the memory limit: 3 float32 = 12 bytes.
+    let sig = any_shape(DType::Float32);
+    assert!(fast::decode(br#"{"x": [1, 2, 3]}"#, &sig, Some(11)).is_none());
+    assert!(fast_agrees(br#"{"x": [1, 2, 3]}"#, &sig, Some(12)).is_some());
+}
+
+/// Regular nested arrays (rank 0 to 3) of assorted JSON scalars, sometimes made ragged.
+fn nested_request() -> impl Strategy<Value = Vec<u8>> {
+    let float = |f: f64| {
+        serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null)
+    };
+    let scalar = prop_oneof![
+        any::<bool>().prop_map(Value::Bool),
+        (-3i64..300).prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f32>().prop_map(move |f| float(f64::from(f))),
+        any::<f64>().prop_map(float),
+        prop_oneof![Just("NaN"), Just("-Infinity"), Just("nan")].prop_map(Value::from),
+    ];
+    // Mostly one kind of scalar per request (so many requests decode), sometimes a mix.
+    let pool = prop_oneof![
+        prop::collection::vec(any::<bool>().prop_map(Value::Bool), 64),
+        prop::collection::vec((-3i64..300).prop_map(Value::from), 64),
+        prop::collection::vec(any::<i64>().prop_map(Value::from), 64),
+        prop::collection::vec(any::<f32>().prop_map(move |f| float(f64::from(f))), 64),
+        prop::collection::vec(any::<f64>().prop_map(float), 64),
+        prop::collection::vec(scalar, 64),
+    ];
+    (
+        prop::collection::vec(1usize..4, 0..4),
+        pool,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(shape, pool, ragged, explicit)| {
+            let count: usize = shape.iter().product();
+            let flat: Vec<Value> = (0..count).map(|i| pool[i % pool.len()].clone()).collect();
+            let mut v = if explicit {
+                serde_json::json!({"shape": shape, "data": flat})
+            } else {
+                let mut v = Value::Array(flat);
+                for &d in shape.iter().skip(1).rev() {
+                    let Value::Array(items) = v else {
+                        unreachable!()
+                    };
+                    v = Value::Array(items.chunks(d).map(|c| Value::Array(c.to_vec())).collect());
+                }
+                if shape.is_empty() {
+                    let Value::Array(mut items) = v else {
+                        unreachable!()
+                    };
+                    v = items.pop().unwrap_or(Value::Null);
+                }
+                v
+            };
+            if ragged && let Value::Array(items) = &mut v {
+                items.push(Value::from(1));
+            }
+            serde_json::to_vec(&serde_json::json!({"x": v})).expect("serialize")
+        })
+}
+
+proptest! {
+    #[test]
+    fn fast_path_agrees_with_the_value_path(bytes in nested_request()) {
+        for dtype in DType::ALL {
+            for limit in [None, Some(24)] {
+                fast_agrees(&bytes, &any_shape(dtype), limit);
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_on_arbitrary_json(v in any_json()) {
+        let bytes = serde_json::to_vec(&v).expect("serialize");
+        for sig in [mlp(), two(), any_shape(DType::Bool)] {
+            fast_agrees(&bytes, &sig, Some(1 << 16));
+        }
+    }
+}
