@@ -314,7 +314,7 @@ fn read_line(
         if buf.is_empty() {
             return Ok((consumed, too_long));
         }
-        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+        let (chunk, done) = match memchr::memchr(b'\n', buf) {
             Some(i) => (&buf[..i], Some(i + 1)),
             None => (buf, None),
         };

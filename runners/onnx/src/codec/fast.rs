@@ -12,13 +12,19 @@ use std::fmt;
 use half::f16;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{DType, Data, Signature, Tensor, TensorInfo, check_shape, element_count};
+use super::{DType, Data, Dim, Signature, Tensor, TensorInfo, check_shape, element_count};
 
 /// Decodes a JSON request into one tensor per model input (model order), or `None` when the
 /// request needs the `Value` path.
 pub(super) fn decode(bytes: &[u8], sig: &Signature, limit: Option<u64>) -> Option<Vec<Tensor>> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let tensors = Request { sig, limit }.deserialize(&mut de).ok()?;
+    let tensors = Request {
+        sig,
+        limit,
+        len: bytes.len(),
+    }
+    .deserialize(&mut de)
+    .ok()?;
     de.end().ok()?;
     let total = tensors.iter().try_fold(0u64, |acc, t| {
         acc.checked_add((t.data.len() as u64).checked_mul(t.data.dtype().size() as u64)?)
@@ -38,6 +44,8 @@ fn defer<E: de::Error>() -> E {
 struct Request<'s> {
     sig: &'s Signature,
     limit: Option<u64>,
+    /// The request's length in bytes.
+    len: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for Request<'_> {
@@ -72,6 +80,7 @@ impl<'de> Visitor<'de> for Request<'_> {
             slots[i] = Some(map.next_value_seed(TensorSeed {
                 info,
                 max: max_elements(self.limit, info.dtype),
+                len: self.len,
             })?);
         }
         slots
@@ -92,13 +101,25 @@ fn max_elements(limit: Option<u64>, dtype: DType) -> usize {
 struct TensorSeed<'s> {
     info: &'s TensorInfo,
     max: usize,
+    /// The request's length in bytes.
+    len: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for TensorSeed<'_> {
     type Value = Tensor;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Tensor, D::Error> {
-        let mut state = State::new(self.info.dtype, self.max);
+        // When the model fixes every dimension, the element count is known: no regrowth. (At
+        // most one element per two bytes of request: a model's shape alone allocates nothing.)
+        let expected = self.info.shape.as_ref().and_then(|dims| {
+            dims.iter()
+                .try_fold(1usize, |n, d| match d {
+                    Dim::Fixed(d) => n.checked_mul(*d),
+                    Dim::Dynamic(_) => None,
+                })
+                .filter(|&n| n <= self.max && n <= self.len / 2 + 1)
+        });
+        let mut state = State::new(self.info.dtype, self.max, expected.unwrap_or(0));
         let explicit = d.deserialize_any(Slot {
             state: &mut state,
             depth: 0,
@@ -131,9 +152,9 @@ struct State {
 }
 
 impl State {
-    fn new(dtype: DType, max: usize) -> State {
+    fn new(dtype: DType, max: usize, capacity: usize) -> State {
         State {
-            data: Data::with_capacity(dtype, 0),
+            data: Data::with_capacity(dtype, capacity),
             lengths: Vec::new(),
             leaf: None,
             max,
