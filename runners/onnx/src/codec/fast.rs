@@ -12,7 +12,9 @@ use std::fmt;
 use half::f16;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::{DType, Data, Dim, Signature, Tensor, TensorInfo, check_shape, element_count};
+use super::{
+    DType, Data, Dim, Signature, Tensor, TensorInfo, check_limit, check_shape, element_count,
+};
 
 /// Decodes a JSON request into one tensor per model input (model order), or `None` when the
 /// request needs the `Value` path.
@@ -29,9 +31,7 @@ pub(super) fn decode(bytes: &[u8], sig: &Signature, limit: Option<u64>) -> Optio
     let total = tensors.iter().try_fold(0u64, |acc, t| {
         acc.checked_add((t.data.len() as u64).checked_mul(t.data.dtype().size() as u64)?)
     })?;
-    if limit.is_some_and(|l| total > l) {
-        return None;
-    }
+    check_limit(total, limit).ok()?;
     Some(tensors)
 }
 
@@ -286,6 +286,13 @@ struct Slot<'a> {
     top: bool,
 }
 
+impl Slot<'_> {
+    /// A number (or boolean) in this slot: never a tensor object, so no shape.
+    fn number<E: de::Error>(self, x: Scalar) -> Result<Option<Vec<usize>>, E> {
+        self.state.number(self.depth, x).map(|()| None)
+    }
+}
+
 impl<'de> DeserializeSeed<'de> for Slot<'_> {
     type Value = Option<Vec<usize>>;
 
@@ -314,27 +321,19 @@ impl<'de> Visitor<'de> for Slot<'_> {
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        self.state
-            .number(self.depth, Scalar::Float(v))
-            .map(|()| None)
+        self.number(Scalar::Float(v))
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        self.state
-            .number(self.depth, Scalar::Signed(v))
-            .map(|()| None)
+        self.number(Scalar::Signed(v))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        self.state
-            .number(self.depth, Scalar::Unsigned(v))
-            .map(|()| None)
+        self.number(Scalar::Unsigned(v))
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        self.state
-            .number(self.depth, Scalar::Bool(v))
-            .map(|()| None)
+        self.number(Scalar::Bool(v))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
@@ -344,9 +343,7 @@ impl<'de> Visitor<'de> for Slot<'_> {
             "-Infinity" => f64::NEG_INFINITY,
             _ => return Err(defer()),
         };
-        self.state
-            .number(self.depth, Scalar::NonFinite(f))
-            .map(|()| None)
+        self.number(Scalar::NonFinite(f))
     }
 }
 
@@ -403,14 +400,15 @@ impl<'de> Visitor<'de> for Flat<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(shape) = seq.next_element_seed(Slot {
-            state: &mut *self.state,
-            depth: 1,
-            top: false,
-        })? {
-            // `Slot` yields a shape only for a tensor object, which `top: false` refuses.
-            debug_assert!(shape.is_none());
-        }
+        // With `top: false` a slot refuses tensor objects, so it never yields a shape.
+        while seq
+            .next_element_seed(Slot {
+                state: &mut *self.state,
+                depth: 1,
+                top: false,
+            })?
+            .is_some()
+        {}
         // A nested array inside `data` sets `lengths[1]`: `data` must be flat.
         if self.state.lengths.len() > 1 {
             return Err(defer());
