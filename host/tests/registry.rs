@@ -83,11 +83,19 @@ fn system_library() -> PathBuf {
     libm
 }
 
-/// A private (0755) directory with copies of the given files.
+/// Sets a file's or directory's mode (plugin files and directories must not be writable by
+/// group or others, whatever the umask the tests run under).
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A private (0700) directory with copies (0755) of the given files.
 fn plugin_dir(files: &[(&str, &Path)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (name, src) in files {
         fs::copy(src, dir.path().join(name)).unwrap();
+        chmod(&dir.path().join(name), 0o755);
     }
     dir
 }
@@ -95,7 +103,26 @@ fn plugin_dir(files: &[(&str, &Path)]) -> tempfile::TempDir {
 fn text_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     fs::write(&p, text).unwrap();
+    chmod(&p, 0o644);
     p
+}
+
+fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// A FIFO at `path` (made, never opened).
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o644) };
+    assert_eq!(rc, 0, "mkfifo {}", path.display());
+}
+
+/// Inode timestamps move with the kernel's clock tick (a few ms): wait one out, so a change
+/// made next gets a new `ctime`.
+fn tick() {
+    std::thread::sleep(Duration::from_millis(30));
 }
 
 fn entry_at<'a>(r: &'a Registry, file: &str) -> &'a Entry {
@@ -326,6 +353,7 @@ fn metadata_cache_hits_invalidation_and_corruption() {
         use std::os::unix::fs::MetadataExt as _;
         serde_json::json!({
             "size": meta.size(), "mtime": meta.mtime(), "mtime_nsec": meta.mtime_nsec(),
+            "ctime": meta.ctime(), "ctime_nsec": meta.ctime_nsec(),
             "dev": meta.dev(), "ino": meta.ino(),
         })
     };
@@ -334,7 +362,7 @@ fn metadata_cache_hits_invalidation_and_corruption() {
     ))
     .unwrap();
     let hand_written = serde_json::json!({
-        "format": 1,
+        "format": 2,
         "host": env!("CARGO_PKG_VERSION"),
         "interface": INTERFACE_VERSION,
         "plugins": { gone.to_str().unwrap(): { "key": key, "info": info } },
@@ -373,7 +401,13 @@ fn world_writable_directories_and_files_are_refused() {
     let DirStatus::Refused(why) = &r.directories()[0].status else {
         panic!("{:?}", r.directories());
     };
-    assert!(why.starts_with("world-writable (mode 1777)"), "{why}");
+    assert_eq!(
+        why,
+        &format!(
+            "world-writable (mode 1777): anyone could plant a plugin there; run `chmod go-w {}`",
+            open.path().display()
+        )
+    );
 
     let dir = plugin_dir(&[("echo.so", &echo)]);
     fs::set_permissions(
@@ -382,7 +416,13 @@ fn world_writable_directories_and_files_are_refused() {
     )
     .unwrap();
     let r = Registry::discover(&DiscoveryOptions::only([dir.path()]));
-    assert!(quarantine_of(&r, "echo.so").starts_with("the file is world-writable"));
+    assert_eq!(
+        quarantine_of(&r, "echo.so"),
+        format!(
+            "world-writable (mode 777): anyone could replace it; run `chmod go-w {}`",
+            dir.path().join("echo.so").display()
+        )
+    );
     assert!(
         !entry_at(&r, "echo.so").is_loaded(),
         "refused before dlopen"
@@ -547,7 +587,9 @@ fn runners_command_human_and_json() {
     );
     assert!(
         text.contains(&format!(
-            "plugin directory {} (--plugins): refused: world-writable (mode 777)",
+            "plugin directory {} (--plugins): refused: world-writable (mode 777): anyone could \
+             plant a plugin there; run `chmod go-w {}`\n",
+            open.path().display(),
             open.path().display()
         )),
         "{text}"
@@ -591,6 +633,7 @@ fn discovery_order_through_the_cli() {
     let data = tempfile::tempdir().unwrap();
     let xdg_plugins = data.path().join("webc-host/plugins");
     fs::create_dir_all(&xdg_plugins).unwrap();
+    chmod(&xdg_plugins, 0o755);
     fs::copy(&echo, xdg_plugins.join("echo.so")).unwrap();
     let list = std::env::join_paths([env_a.path(), env_b.path()]).unwrap();
     let out = Command::new(BIN)
@@ -666,6 +709,7 @@ fn the_executable_directory_only_offers_libwebc_runner_files() {
     text_file(home.path(), "libwebc_runner_junk.so", "junk");
     text_file(home.path(), "libother.so", "junk, but not a candidate here");
     fs::create_dir(home.path().join("plugins")).unwrap();
+    chmod(&home.path().join("plugins"), 0o755);
     text_file(
         &home.path().join("plugins"),
         "anything.so",
@@ -696,5 +740,372 @@ fn the_executable_directory_only_offers_libwebc_runner_files() {
     assert_eq!(
         runner_with_source(&report, &home.path().join("libwebc_runner_echo_copy.so"))["status"],
         "ok"
+    );
+}
+
+// ---- hardening (issue 9) ----
+
+/// The plugin metadata cache is keyed on `ctime` too: a plugin fixed in place with its old
+/// size and mtime put back is re-read, so `run` (which uses the cache) and `runners`
+/// (which loads everything) agree about which plugin wins.
+#[test]
+fn a_plugin_fixed_in_place_with_its_old_mtime_is_re_read() {
+    let echo = echo_plugin();
+    let good = fs::read(&echo).unwrap();
+    let dir = plugin_dir(&[("a.so", &echo), ("b.so", &echo)]);
+    let a = dir.path().join("a.so");
+    let write_at_start = |bytes: &[u8]| {
+        use std::io::Write as _;
+        let mut f = fs::OpenOptions::new().write(true).open(&a).unwrap();
+        f.write_all(bytes).unwrap();
+    };
+    write_at_start(b"JUNK"); // no ELF header any more: quarantined, and cached as such
+    let broken = fs::metadata(&a).unwrap();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = cache_dir.path().join("plugins.json");
+    let run_view = DiscoveryOptions::only([dir.path()]).with_metadata_cache(&cache);
+    let runners_view = DiscoveryOptions::only([dir.path()]);
+    let winner = |r: &Registry| match r.select(ECHO_URI, ANY_KIND, &Preferences::new()) {
+        Ok(sel) => sel.source,
+        Err(e) => panic!("{e}"),
+    };
+    let b_wins = Source::Plugin {
+        path: dir.path().join("b.so"),
+        origin: Origin::Flag,
+    };
+    let r = Registry::discover(&run_view);
+    assert!(quarantine_of(&r, "a.so").contains("no ELF header"));
+    assert_eq!(winner(&r), b_wins);
+    drop(r);
+    let r = Registry::discover(&run_view);
+    assert!(
+        entry_at(&r, "a.so").metadata_from_cache(),
+        "the quarantine is cached"
+    );
+    drop(r);
+
+    // Fixed in place: same inode, same size, the old mtime put back.
+    tick();
+    write_at_start(&good[..4]);
+    filetime::set_file_mtime(&a, filetime::FileTime::from_last_modification_time(&broken)).unwrap();
+    let fixed = fs::metadata(&a).unwrap();
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        assert_eq!(
+            (
+                fixed.len(),
+                fixed.mtime(),
+                fixed.mtime_nsec(),
+                fixed.dev(),
+                fixed.ino()
+            ),
+            (
+                broken.len(),
+                broken.mtime(),
+                broken.mtime_nsec(),
+                broken.dev(),
+                broken.ino()
+            ),
+            "only ctime tells the change"
+        );
+        assert_ne!(
+            (fixed.ctime(), fixed.ctime_nsec()),
+            (broken.ctime(), broken.ctime_nsec())
+        );
+    }
+    let a_wins = Source::Plugin {
+        path: a.clone(),
+        origin: Origin::Flag,
+    };
+    let run = Registry::discover(&run_view);
+    let runners = Registry::discover(&runners_view);
+    assert!(!entry_at(&run, "a.so").metadata_from_cache(), "re-read");
+    for r in [&run, &runners] {
+        assert_eq!(entry_at(r, "a.so").check(), Status::Ok);
+        assert!(
+            quarantine_of(r, "b.so").starts_with("runner name `test-echo` is already provided by")
+        );
+        assert_eq!(winner(r), a_wins);
+    }
+    drop((run, runners));
+
+    // The permission angle: a plugin we may not read is listed as such, not remembered as
+    // "no ELF header"; `chmod 644` (mtime unchanged) makes it work. Root reads any file, so
+    // there the 000 file simply works (the listing is checked as another user in
+    // `runners_lists_every_skipped_candidate_with_its_reason`).
+    tick();
+    chmod(&a, 0o000);
+    let r = Registry::discover(&run_view);
+    if euid() == 0 {
+        assert_eq!(
+            entry_at(&r, "a.so").check(),
+            Status::Ok,
+            "root reads a 000 file"
+        );
+    } else {
+        let e = entry_at(&r, "a.so");
+        assert!(e.is_skipped() && !e.is_loaded(), "{e:?}");
+        assert!(
+            e.quarantine_reason()
+                .unwrap()
+                .starts_with("unreadable: permission denied"),
+            "{e:?}"
+        );
+        assert_eq!(winner(&r), b_wins);
+    }
+    drop(r);
+    tick();
+    chmod(&a, 0o644);
+    let r = Registry::discover(&run_view);
+    assert_eq!(entry_at(&r, "a.so").check(), Status::Ok);
+    assert_eq!(winner(&r), a_wins);
+}
+
+/// Plugin directories and files must be owned by us or root and not writable by group or
+/// others; the refusal says how to fix it, and the fix works.
+#[test]
+fn group_writable_and_foreign_owned_plugins_are_refused() {
+    let echo = echo_plugin();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let discover = |dir: &Path| {
+        Registry::discover(
+            &DiscoveryOptions::only([dir]).with_metadata_cache(cache_dir.path().join("p.json")),
+        )
+    };
+    let refusal = |r: &Registry| match &r.directories()[0].status {
+        DirStatus::Refused(why) => {
+            assert!(r.entries().is_empty(), "{:?}", r.entries());
+            why.clone()
+        }
+        other => panic!("not refused: {other:?}"),
+    };
+
+    // A group-writable directory.
+    let dir = plugin_dir(&[("echo.so", &echo)]);
+    chmod(dir.path(), 0o775);
+    assert_eq!(
+        refusal(&discover(dir.path())),
+        format!(
+            "writable by group (mode 775): the group's members could plant a plugin there; \
+             run `chmod go-w {}`",
+            dir.path().display()
+        )
+    );
+    chmod(dir.path(), 0o755); // what the message says
+    assert_eq!(
+        discover(dir.path()).get("test-echo").unwrap().check(),
+        Status::Ok
+    );
+
+    // A group-writable file: quarantined before it is dlopened, and not cached.
+    let file = dir.path().join("echo.so");
+    chmod(&file, 0o775);
+    let r = discover(dir.path());
+    assert_eq!(
+        quarantine_of(&r, "echo.so"),
+        format!(
+            "writable by group (mode 775): the group's members could replace it; run `chmod go-w {}`",
+            file.display()
+        )
+    );
+    assert!(!entry_at(&r, "echo.so").is_loaded() && !entry_at(&r, "echo.so").metadata_from_cache());
+    chmod(&file, 0o755);
+    assert_eq!(
+        discover(dir.path()).get("test-echo").unwrap().check(),
+        Status::Ok
+    );
+
+    // Foreign-owned: only root can give a file away.
+    if euid() != 0 {
+        eprintln!(
+            "SKIPPED (needs root to chown to another uid): foreign-owned plugin directory and file"
+        );
+        return;
+    }
+    let nobody = 65534;
+    std::os::unix::fs::chown(dir.path(), Some(nobody), None).unwrap();
+    assert_eq!(
+        refusal(&discover(dir.path())),
+        format!(
+            "owned by uid {nobody}, neither you (uid 0) nor root: its owner could plant a plugin \
+             there; use a directory you own, or run `chown 0 {}` as root",
+            dir.path().display()
+        )
+    );
+    std::os::unix::fs::chown(dir.path(), Some(0), None).unwrap();
+    std::os::unix::fs::chown(&file, Some(nobody), None).unwrap();
+    let r = discover(dir.path());
+    assert!(
+        quarantine_of(&r, "echo.so").starts_with(&format!(
+            "owned by uid {nobody}, neither you (uid 0) nor root: its owner could replace it"
+        )),
+        "{}",
+        quarantine_of(&r, "echo.so")
+    );
+    assert!(!entry_at(&r, "echo.so").is_loaded());
+    std::os::unix::fs::chown(&file, Some(0), None).unwrap();
+    assert_eq!(
+        discover(dir.path()).get("test-echo").unwrap().check(),
+        Status::Ok
+    );
+}
+
+/// Runs a command, failing (and killing it) if it takes more than a minute: a FIFO must
+/// never block discovery.
+fn output_within_a_minute(mut cmd: Command) -> Output {
+    use std::io::Read as _;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            r.read_to_end(&mut v).unwrap();
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("{cmd:?} blocked for a minute");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Every `*.so` that is not a readable plugin file is listed as skipped, with its reason,
+/// and never opened (a FIFO does not block). Root reads any file, so as root `runners` runs
+/// as uid 65534 (the directory stays root's, which the rule allows) to see an unreadable one.
+#[test]
+fn runners_lists_every_skipped_candidate_with_its_reason() {
+    let echo = echo_plugin();
+    let dir = plugin_dir(&[("echo.so", &echo), ("unreadable.so", &echo)]);
+    let d = dir.path();
+    chmod(d, 0o755);
+    chmod(&d.join("unreadable.so"), 0o000);
+    fs::create_dir(d.join("dir.so")).unwrap();
+    mkfifo(&d.join("fifo.so"));
+    std::os::unix::fs::symlink(d.join("gone"), d.join("dangling.so")).unwrap();
+    std::os::unix::fs::symlink("loop.so", d.join("loop.so")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", d.join("null.so")).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    chmod(home.path(), 0o755);
+    let as_user = if euid() == 0 { 65534 } else { euid() };
+    let runners = |json: bool| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["runners", "--plugins"])
+            .arg(d)
+            .args(json.then_some("--json"))
+            .env_remove("WEBC_LOG")
+            .env_remove("WEBC_HOST_PLUGINS")
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", home.path().join("data"));
+        if euid() == 0 {
+            use std::os::unix::process::CommandExt as _;
+            cmd.uid(as_user).gid(as_user);
+        }
+        output_within_a_minute(cmd)
+    };
+    let expected = [
+        (
+            "dangling.so",
+            format!(
+                "a dangling symlink: {} does not exist",
+                d.join("gone").display()
+            ),
+        ),
+        ("dir.so", "a directory, not a plugin file".to_owned()),
+        (
+            "fifo.so",
+            "a FIFO (named pipe; not opened), not a plugin file".to_owned(),
+        ),
+        (
+            "loop.so",
+            "a symlink loop (through loop.so): too many levels of symbolic links".to_owned(),
+        ),
+        (
+            "null.so",
+            "a symlink to a character device, not a plugin file".to_owned(),
+        ),
+        (
+            "unreadable.so",
+            format!(
+                "unreadable: permission denied to uid {as_user} (mode 0, owner uid {}); \
+                 `chmod a+r` it to use it",
+                euid()
+            ),
+        ),
+    ];
+
+    let report = json_of(&runners(true));
+    assert_eq!(
+        runner_with_source(&report, &d.join("echo.so"))["status"],
+        "ok"
+    );
+    for (name, why) in &expected {
+        let r = runner_with_source(&report, &d.join(name));
+        assert_eq!(r["status"], "skipped", "{name}: {r:#}");
+        assert_eq!(r["reason"], why.as_str(), "{name}: {r:#}");
+        assert_eq!(r["name"], Value::Null, "{name}");
+    }
+    assert_eq!(report["directories"][0]["candidates"], 7);
+
+    let out = runners(false);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for (name, why) in &expected {
+        let block = format!(
+            "{name}: skipped: {why}\n    source    {} (--plugins)\n",
+            d.join(name).display()
+        );
+        assert!(text.contains(&block), "{block}\nnot in\n{text}");
+    }
+
+    // The library: skipped entries are never loaded or selected, and never cached.
+    let cache_dir = tempfile::tempdir().unwrap();
+    let opts = DiscoveryOptions::only([d]).with_metadata_cache(cache_dir.path().join("p.json"));
+    let r = Registry::discover(&opts);
+    for (name, _) in &expected[..5] {
+        let e = entry_at(&r, name);
+        assert!(
+            e.is_skipped() && !e.is_loaded() && !e.metadata_from_cache(),
+            "{e:?}"
+        );
+        assert!(matches!(e.check(), Status::Skipped(_)), "{e:?}");
+    }
+    assert_eq!(
+        r.select(ECHO_URI, ANY_KIND, &Preferences::new())
+            .unwrap()
+            .info
+            .name,
+        "test-echo"
+    );
+    let cached: Value =
+        serde_json::from_slice(&fs::read(cache_dir.path().join("p.json")).unwrap()).unwrap();
+    let keys: Vec<&String> = cached["plugins"].as_object().unwrap().keys().collect();
+    assert!(
+        keys.iter()
+            .all(|k| !k.contains("dir.so") && !k.contains("fifo.so")),
+        "{keys:?}"
     );
 }

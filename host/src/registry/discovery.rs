@@ -116,12 +116,13 @@ pub struct PluginDir {
 pub enum DirStatus {
     /// Searched; this many candidate files were found.
     Searched {
-        /// Candidate `.so` files (before duplicates were removed).
+        /// Candidate `*.so` names, skipped ones included (before duplicates were removed).
         candidates: usize,
     },
     /// It does not exist (normal for the implicit directories).
     Missing,
-    /// Not searched, for this one-line reason (world-writable, not a directory, unreadable).
+    /// Not searched, for this one-line reason (owned by another user, writable by group or
+    /// others, not a directory, unreadable).
     Refused(String),
 }
 
@@ -194,14 +195,124 @@ pub(crate) fn is_candidate(name: &std::ffi::OsStr, origin: Origin) -> bool {
     }
 }
 
-/// Is anyone allowed to write here? (`mode & o+w`; the sticky bit does not help: it stops
-/// others from deleting our files, not from adding theirs.)
-pub(crate) fn world_writable(meta: &std::fs::Metadata) -> bool {
-    meta.permissions().mode() & 0o002 != 0
+/// Who may change a plugin directory or file, as far as [`untrusted`] is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A plugin directory: whoever can write it can plant a plugin there.
+    Dir,
+    /// A plugin file: whoever can write it can replace it.
+    File,
 }
 
-/// The candidate files of one directory, sorted by name, or why there are none.
-pub(crate) fn scan(dir: &Path, origin: Origin) -> Result<Vec<PathBuf>, DirStatus> {
+/// Why a plugin directory or file is not safe to load native code from, if it is not.
+/// Plugins run as us, so the rule is the cache's: owned by us or by root, and not writable
+/// by group or others (`o+w` with or without the sticky bit: it stops others deleting our
+/// files, not adding theirs). The reason says how to fix it.
+pub(crate) fn untrusted(meta: &std::fs::Metadata, path: &Path, kind: Kind) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let me = rustix::process::geteuid().as_raw();
+    untrusted_by(meta.uid(), meta.permissions().mode(), me, path, kind)
+}
+
+/// [`untrusted`] for a given owner, mode and effective user.
+pub(crate) fn untrusted_by(
+    owner: u32,
+    mode: u32,
+    me: u32,
+    path: &Path,
+    kind: Kind,
+) -> Option<String> {
+    let (could, noun) = match kind {
+        Kind::Dir => ("plant a plugin there", "directory"),
+        Kind::File => ("replace it", "file"),
+    };
+    let shown = path.display();
+    if owner != me && owner != 0 {
+        return Some(format!(
+            "owned by uid {owner}, neither you (uid {me}) nor root: its owner could {could}; \
+             use a {noun} you own, or run `chown {me} {shown}` as root"
+        ));
+    }
+    let mode = mode & 0o7777;
+    let (who, whom) = if mode & 0o002 != 0 {
+        ("world-writable", "anyone")
+    } else if mode & 0o020 != 0 {
+        ("writable by group", "the group's members")
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{who} (mode {mode:o}): {whom} could {could}; run `chmod go-w {shown}`"
+    ))
+}
+
+/// One `*.so` name in a plugin directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Candidate {
+    /// A regular file, or a symlink to one: to be described.
+    File(PathBuf),
+    /// Not a plugin file (a directory, a FIFO, a device, a dangling or looping symlink…):
+    /// listed with this one-line reason, never opened.
+    Skipped {
+        /// The name as found in the directory.
+        path: PathBuf,
+        /// Why it is not a candidate.
+        reason: String,
+    },
+}
+
+/// Why `path` (a directory entry with a candidate name) is not a plugin file, if it is not.
+/// Looks at file types only (`lstat`, `stat`): nothing is opened, so a FIFO cannot block.
+pub(crate) fn not_a_plugin_file(path: &Path) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt as _;
+    let link = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) => return Some(format!("cannot look at it: {e}")),
+    };
+    let (meta, prefix) = if link.file_type().is_symlink() {
+        let target =
+            std::fs::read_link(path).map_or_else(|_| "?".to_owned(), |t| t.display().to_string());
+        match std::fs::metadata(path) {
+            Ok(m) => (m, "a symlink to "),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Some(format!(
+                    "a symlink loop (through {target}): too many levels of symbolic links"
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Some(format!("a dangling symlink: {target} does not exist"));
+            }
+            Err(e) => {
+                return Some(format!(
+                    "a symlink to {target} that cannot be followed: {e}"
+                ));
+            }
+        }
+    } else {
+        (link, "")
+    };
+    let t = meta.file_type();
+    let what = if t.is_file() {
+        return None;
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe; not opened)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    };
+    Some(format!("{prefix}{what}, not a plugin file"))
+}
+
+/// The candidates of one directory, sorted by name, or why there are none. The directory
+/// must pass [`untrusted`]; each candidate name is classified by [`not_a_plugin_file`].
+pub(crate) fn scan(dir: &Path, origin: Origin) -> Result<Vec<Candidate>, DirStatus> {
     let meta = match std::fs::metadata(dir) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(DirStatus::Missing),
@@ -210,23 +321,25 @@ pub(crate) fn scan(dir: &Path, origin: Origin) -> Result<Vec<PathBuf>, DirStatus
     if !meta.is_dir() {
         return Err(DirStatus::Refused("not a directory".into()));
     }
-    if world_writable(&meta) {
-        return Err(DirStatus::Refused(format!(
-            "world-writable (mode {:o}): anyone could plant a plugin there; `chmod o-w` it to use it",
-            meta.permissions().mode() & 0o7777
-        )));
+    if let Some(why) = untrusted(&meta, dir, Kind::Dir) {
+        return Err(DirStatus::Refused(why));
     }
     let read =
         std::fs::read_dir(dir).map_err(|e| DirStatus::Refused(format!("cannot list it: {e}")))?;
-    let mut files: Vec<PathBuf> = read
+    let mut paths: Vec<PathBuf> = read
         .filter_map(Result::ok)
         .filter(|e| is_candidate(&e.file_name(), origin))
         .map(|e| e.path())
-        // Follows symlinks: a link to a plugin is a plugin; a directory named x.so is not.
-        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
         .collect();
-    files.sort();
-    Ok(files)
+    paths.sort();
+    Ok(paths
+        .into_iter()
+        // Follows symlinks: a link to a plugin is a plugin.
+        .map(|path| match not_a_plugin_file(&path) {
+            None => Candidate::File(path),
+            Some(reason) => Candidate::Skipped { path, reason },
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -319,6 +432,14 @@ mod tests {
         }
     }
 
+    /// A FIFO at `path`, made without opening anything.
+    fn mkfifo(path: &Path) {
+        let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+        let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o644) };
+        assert_eq!(rc, 0, "mkfifo {}", path.display());
+    }
+
     #[test]
     fn scanning() {
         let tmp = tempfile::tempdir().unwrap();
@@ -329,32 +450,139 @@ mod tests {
         std::fs::create_dir(d.join("dir.so")).unwrap();
         std::os::unix::fs::symlink(d.join("a.so"), d.join("link.so")).unwrap();
         std::os::unix::fs::symlink(d.join("gone"), d.join("dangling.so")).unwrap();
-        let names = |v: Vec<PathBuf>| -> Vec<String> {
-            v.iter()
-                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        std::os::unix::fs::symlink("loop.so", d.join("loop.so")).unwrap();
+        std::os::unix::fs::symlink(d.join("dir.so"), d.join("linked-dir.so")).unwrap();
+        std::os::unix::fs::symlink("/dev/null", d.join("null.so")).unwrap();
+        mkfifo(&d.join("fifo.so"));
+        let name = |p: &Path| p.file_name().unwrap().to_string_lossy().into_owned();
+        let listing = |origin| -> Vec<(String, Option<String>)> {
+            scan(d, origin)
+                .unwrap()
+                .iter()
+                .map(|c| match c {
+                    Candidate::File(p) => (name(p), None),
+                    Candidate::Skipped { path, reason } => (name(path), Some(reason.clone())),
+                })
                 .collect()
         };
+        let some = |s: &str| Some(s.to_owned());
         assert_eq!(
-            names(scan(d, Origin::Flag).unwrap()),
-            ["a.so", "b.so", "libwebc_runner_x.so", "link.so"]
+            listing(Origin::Flag),
+            [
+                ("a.so".into(), None),
+                ("b.so".into(), None),
+                (
+                    "dangling.so".into(),
+                    Some(format!(
+                        "a dangling symlink: {} does not exist",
+                        d.join("gone").display()
+                    ))
+                ),
+                ("dir.so".into(), some("a directory, not a plugin file")),
+                (
+                    "fifo.so".into(),
+                    some("a FIFO (named pipe; not opened), not a plugin file")
+                ),
+                ("libwebc_runner_x.so".into(), None),
+                ("link.so".into(), None),
+                (
+                    "linked-dir.so".into(),
+                    some("a symlink to a directory, not a plugin file")
+                ),
+                (
+                    "loop.so".into(),
+                    some("a symlink loop (through loop.so): too many levels of symbolic links")
+                ),
+                (
+                    "null.so".into(),
+                    some("a symlink to a character device, not a plugin file")
+                ),
+            ]
         );
         assert_eq!(
-            names(scan(d, Origin::ExeDir).unwrap()),
-            ["libwebc_runner_x.so"]
+            listing(Origin::ExeDir),
+            [("libwebc_runner_x.so".to_owned(), None)]
         );
         assert_eq!(scan(&d.join("nope"), Origin::Flag), Err(DirStatus::Missing));
         assert!(matches!(
             scan(&d.join("a.so"), Origin::Flag),
             Err(DirStatus::Refused(_))
         ));
-        for mode in [0o777, 0o1777, 0o703] {
+        let shown = d.display();
+        for (mode, why) in [
+            (
+                0o777,
+                format!(
+                    "world-writable (mode 777): anyone could plant a plugin there; run `chmod go-w {shown}`"
+                ),
+            ),
+            (
+                0o1777,
+                format!(
+                    "world-writable (mode 1777): anyone could plant a plugin there; run `chmod go-w {shown}`"
+                ),
+            ),
+            (
+                0o703,
+                format!(
+                    "world-writable (mode 703): anyone could plant a plugin there; run `chmod go-w {shown}`"
+                ),
+            ),
+            (
+                0o775,
+                format!(
+                    "writable by group (mode 775): the group's members could plant a plugin there; run `chmod go-w {shown}`"
+                ),
+            ),
+            (
+                0o730,
+                format!(
+                    "writable by group (mode 730): the group's members could plant a plugin there; run `chmod go-w {shown}`"
+                ),
+            ),
+        ] {
             std::fs::set_permissions(d, std::fs::Permissions::from_mode(mode)).unwrap();
-            let Err(DirStatus::Refused(why)) = scan(d, Origin::Flag) else {
-                panic!("world-writable {mode:o} accepted");
-            };
-            assert!(why.contains("world-writable"), "{why}");
+            assert_eq!(
+                scan(d, Origin::Flag),
+                Err(DirStatus::Refused(why)),
+                "{mode:o}"
+            );
         }
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o775)).unwrap();
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert!(scan(d, Origin::Flag).is_ok());
+    }
+
+    #[test]
+    fn owners_and_modes() {
+        let p = Path::new("/p");
+        // (owner, mode, me) → trusted?
+        let table: &[(u32, u32, u32, bool)] = &[
+            (1000, 0o755, 1000, true),
+            (0, 0o755, 1000, true),
+            (0, 0o755, 0, true),
+            (1000, 0o700, 0, false),
+            (1001, 0o755, 1000, false),
+            (1001, 0o700, 1001, true),
+            (1000, 0o775, 1000, false),
+            (1000, 0o757, 1000, false),
+            (0, 0o1777, 0, false),
+            (1000, 0o4755, 1000, true),
+            (1000, 0o100644, 1000, true), // st_mode's file type bits are ignored
+        ];
+        for &(owner, mode, me, trusted) in table {
+            for kind in [Kind::Dir, Kind::File] {
+                let why = untrusted_by(owner, mode, me, p, kind);
+                assert_eq!(why.is_none(), trusted, "{owner} {mode:o} {me}: {why:?}");
+            }
+        }
+        assert_eq!(
+            untrusted_by(65534, 0o755, 1000, p, Kind::Dir).unwrap(),
+            "owned by uid 65534, neither you (uid 1000) nor root: its owner could plant a plugin \
+             there; use a directory you own, or run `chown 1000 /p` as root"
+        );
+        assert_eq!(
+            untrusted_by(1000, 0o664, 1000, p, Kind::File).unwrap(),
+            "writable by group (mode 664): the group's members could replace it; run `chmod go-w /p`"
+        );
     }
 }

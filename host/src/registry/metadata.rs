@@ -1,6 +1,14 @@
 //! The plugin metadata cache: each plugin's [`RunnerInfo`] (or the reason it was
-//! quarantined), keyed by the file's canonical path and identity (size, mtime, device,
-//! inode), so `run` can choose a runner without dlopening every plugin.
+//! quarantined), keyed by the file's canonical path and identity (device, inode, size,
+//! mtime and the inode change time `ctime`), so `run` can choose a runner without
+//! dlopening every plugin.
+//!
+//! `ctime` is what makes the key trustworthy: the file's owner can set size and mtime (and
+//! put back an old mtime after a change, `touch -d`), but not `ctime` — the kernel sets it
+//! to the current time on every write, `chmod`, `chown`, rename or `utime`, and only a
+//! privileged process can change the clock. So a record outlives no change to the file,
+//! its contents or its permissions (a quarantine recorded for an unreadable plugin does not
+//! survive `chmod 644`).
 //!
 //! The cache is one JSON file whose location the caller chooses (typically
 //! `<cache dir>/plugins.json`). It is written whole, through a temporary file and a rename,
@@ -16,18 +24,21 @@ use webc_runner_api::RunnerInfo;
 use webc_runner_api::abi::INTERFACE_VERSION;
 
 /// Format of the file; bump when the layout changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 /// Larger files are not ours (or are corrupt): ignored.
 const MAX_BYTES: u64 = 16 << 20;
 /// Entries kept at most (the oldest-named are dropped first; they are re-read on demand).
 const MAX_ENTRIES: usize = 4096;
 
-/// What identifies one version of a plugin file.
+/// What identifies one version of a plugin file: everything but `ctime` can be set by the
+/// file's owner; `ctime` changes with any change to the file or its inode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FileKey {
     size: u64,
     mtime: i64,
     mtime_nsec: i64,
+    ctime: i64,
+    ctime_nsec: i64,
     dev: u64,
     ino: u64,
 }
@@ -38,6 +49,8 @@ impl FileKey {
             size: meta.size(),
             mtime: meta.mtime(),
             mtime_nsec: meta.mtime_nsec(),
+            ctime: meta.ctime(),
+            ctime_nsec: meta.ctime_nsec(),
             dev: meta.dev(),
             ino: meta.ino(),
         }
@@ -242,6 +255,49 @@ mod tests {
         cache.save();
         let cache = MetadataCache::open(Some(&cache_path));
         assert!(cache.plugins.is_empty());
+    }
+
+    /// The owner can put back size and mtime after a change; `ctime` still tells.
+    #[test]
+    fn a_change_with_the_old_mtime_restored_is_a_miss() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let tmp = tempfile::tempdir().unwrap();
+        let cache_path = tmp.path().join("plugins.json");
+        let plugin = tmp.path().join("p.so");
+        std::fs::write(&plugin, b"junk").unwrap();
+        let meta = std::fs::metadata(&plugin).unwrap();
+        let mtime = filetime::FileTime::from_last_modification_time(&meta);
+        let key = FileKey::of(&meta);
+        let mut cache = MetadataCache::open(Some(&cache_path));
+        cache.store(&plugin, key, Described::Quarantined("unreadable".into()));
+        cache.save();
+
+        // Inode timestamps tick with the kernel's clock (a few ms): let one tick pass.
+        let tick = || std::thread::sleep(std::time::Duration::from_millis(30));
+        let cache = MetadataCache::open(Some(&cache_path));
+        let changes: [(&str, &dyn Fn()); 2] = [
+            ("chmod", &|| {
+                let mode = std::fs::Permissions::from_mode(0o600);
+                std::fs::set_permissions(&plugin, mode).unwrap();
+            }),
+            ("same-size rewrite", &|| {
+                std::fs::write(&plugin, b"JUNK").unwrap();
+                filetime::set_file_mtime(&plugin, mtime).unwrap();
+            }),
+        ];
+        for (what, change) in changes {
+            tick();
+            change();
+            let now = std::fs::metadata(&plugin).unwrap();
+            assert_eq!(
+                (now.len(), now.mtime(), now.mtime_nsec(), now.ino()),
+                (meta.len(), meta.mtime(), meta.mtime_nsec(), meta.ino()),
+                "{what}: what the owner controls is unchanged"
+            );
+            let now = FileKey::of(&now);
+            assert_ne!(now, key, "{what}");
+            assert!(cache.lookup(&plugin, &now).is_none(), "{what}: a miss");
+        }
     }
 
     #[test]

@@ -6,17 +6,28 @@
 //! executable's own directory (there only `libwebc_runner_*.so`, so `target/debug/` works in
 //! development), and `$XDG_DATA_HOME/webc-host/plugins` (default
 //! `~/.local/share/webc-host/plugins`); [`DiscoveryOptions`] turns each source on or off.
-//! In the plugin directories every `*.so` is a candidate. A world-writable directory is
-//! refused whole (listed with the reason, nothing in it loaded) — with or without the
-//! sticky bit, since the sticky bit stops others deleting files, not adding them — and so is
-//! a world-writable plugin file. A file reached twice (same canonical path) counts once.
+//! In the plugin directories every `*.so` is a candidate. Plugins are native code that
+//! runs as us, so a plugin directory must be owned by us or by root and not writable by
+//! group or others (`o+w` with or without the sticky bit, which stops others deleting
+//! files, not adding them); otherwise it is refused whole (listed with the reason and the
+//! command that fixes it, nothing in it loaded). A plugin file is held to the same rule
+//! (checked on the file a symlink leads to) and quarantined if it fails. A file reached
+//! twice (same canonical path) counts once.
+//!
+//! **Skipped candidates**: a `*.so` name that is not a plugin file — a directory, a FIFO,
+//! a device or socket, a dangling or looping symlink — or a file we may not read is listed
+//! as `skipped` with a one-line reason and never dlopened. Candidates are classified by
+//! file type before anything is opened, so a FIFO cannot block discovery; skips are never
+//! cached (fixing the file fixes the listing).
 //!
 //! **Lazy loading**: a plugin's [`RunnerInfo`] is read once (by dlopening it) and kept in
-//! a metadata cache file keyed by the canonical path and the file's size, mtime, device and
-//! inode; with a warm cache, discovery opens no library and [`Registry::select`] dlopens
-//! only the plugins it must ask for availability, in order, stopping at the first usable
-//! one. Libraries dlopened to read their description stay loaded for the registry's life
-//! (unloading Rust libraries is not reliably safe).
+//! a metadata cache file keyed by the canonical path and the file's device, inode, size,
+//! mtime and inode change time (`ctime`, which no unprivileged writer can set, so any
+//! change to the file or its permissions re-reads it); with a warm cache, discovery opens
+//! no library and [`Registry::select`] dlopens only the plugins it must ask for
+//! availability, in order, stopping at the first usable one. A dlopened library is never
+//! unloaded while the process runs (a plugin may have started threads or installed signal
+//! handlers): nothing in the registry relies on unloading.
 //!
 //! **Quarantine**: a candidate that cannot be used — not a library, not a webc-host plugin,
 //! another interface version or layout, a failing or invalid description, a runner name
@@ -50,6 +61,7 @@ use webc_runner_api::abi::{LoadError, LoadedRunner};
 use webc_runner_api::uri::RunnerUri;
 use webc_runner_api::{Availability, Runner, RunnerInfo};
 
+use self::discovery::Candidate;
 pub use self::discovery::{
     DirStatus, DiscoveryOptions, EXE_DIR_PLUGIN_PREFIX, Origin, PLUGINS_ENV, PluginDir,
 };
@@ -94,6 +106,8 @@ pub enum Status {
     Unavailable(String),
     /// Never used, for this reason.
     Quarantined(String),
+    /// Not a plugin file, or unreadable: never opened, for this reason.
+    Skipped(String),
 }
 
 impl fmt::Display for Status {
@@ -102,6 +116,7 @@ impl fmt::Display for Status {
             Status::Ok => f.write_str("ok"),
             Status::Unavailable(why) => write!(f, "unavailable: {why}"),
             Status::Quarantined(why) => write!(f, "quarantined: {why}"),
+            Status::Skipped(why) => write!(f, "skipped: {why}"),
         }
     }
 }
@@ -115,6 +130,8 @@ pub struct Entry {
     canonical: Option<PathBuf>,
     info: Option<RunnerInfo>,
     quarantine: Option<String>,
+    /// The quarantine is a skip: the candidate is not a (readable) plugin file.
+    skipped: bool,
     from_cache: bool,
     runner: OnceLock<LoadResult>,
     availability: OnceLock<Availability>,
@@ -126,6 +143,7 @@ impl fmt::Debug for Entry {
             .field("source", &self.source)
             .field("name", &self.name())
             .field("quarantine", &self.quarantine)
+            .field("skipped", &self.skipped)
             .field("from_cache", &self.from_cache)
             .field("loaded", &self.is_loaded())
             .finish_non_exhaustive()
@@ -154,7 +172,8 @@ impl Entry {
         self.source == Source::Static
     }
 
-    /// Why it is quarantined, if it is (including a load that failed after discovery).
+    /// Why it is quarantined or skipped, if it is (including a load that failed after
+    /// discovery).
     pub fn quarantine_reason(&self) -> Option<&str> {
         self.quarantine.as_deref().or_else(|| {
             self.runner
@@ -217,9 +236,18 @@ impl Entry {
         }
     }
 
+    /// Was it skipped (not a plugin file, or unreadable)? Its reason is
+    /// [`Entry::quarantine_reason`].
+    pub fn is_skipped(&self) -> bool {
+        self.skipped
+    }
+
     /// Loads the runner and reports its status.
     pub fn check(&self) -> Status {
         if let Some(q) = &self.quarantine {
+            if self.skipped {
+                return Status::Skipped(q.clone());
+            }
             return Status::Quarantined(q.clone());
         }
         match self.load() {
@@ -260,12 +288,20 @@ impl Registry {
         let mut seen = HashSet::new();
         for (dir, origin) in dirs {
             let status = match discovery::scan(&dir, origin) {
-                Ok(files) => {
-                    let candidates = files.len();
-                    for file in files {
-                        if let Some(entry) = describe(&file, origin, &mut cache, &mut seen) {
-                            registry.entries.push(entry);
-                        }
+                Ok(found) => {
+                    let candidates = found.len();
+                    for candidate in found {
+                        let entry = match candidate {
+                            Candidate::File(file) => describe(&file, origin, &mut cache, &mut seen),
+                            Candidate::Skipped { path, reason } => {
+                                tracing::debug!(
+                                    "skipping plugin candidate {}: {reason}",
+                                    path.display()
+                                );
+                                Some(Entry::unusable(path, origin, reason, true))
+                            }
+                        };
+                        registry.entries.extend(entry);
                     }
                     DirStatus::Searched { candidates }
                 }
@@ -331,6 +367,7 @@ impl Registry {
             canonical: None,
             info,
             quarantine,
+            skipped: false,
             from_cache: false,
             runner: OnceLock::from(Ok(runner)),
             availability: OnceLock::new(),
@@ -413,6 +450,23 @@ impl Registry {
     }
 }
 
+impl Entry {
+    /// A plugin candidate that is never used: quarantined, or skipped (not a readable
+    /// plugin file).
+    fn unusable(path: PathBuf, origin: Origin, why: String, skipped: bool) -> Entry {
+        Entry {
+            source: Source::Plugin { path, origin },
+            canonical: None,
+            info: None,
+            quarantine: Some(why),
+            skipped,
+            from_cache: false,
+            runner: OnceLock::new(),
+            availability: OnceLock::new(),
+        }
+    }
+}
+
 /// Describes one candidate file: from the cache if current, else by loading it.
 fn describe(
     path: &Path,
@@ -420,42 +474,37 @@ fn describe(
     cache: &mut MetadataCache,
     seen: &mut HashSet<PathBuf>,
 ) -> Option<Entry> {
-    let source = Source::Plugin {
-        path: path.to_owned(),
-        origin,
-    };
-    let quarantined = |source, why: String| Entry {
-        source,
-        canonical: None,
-        info: None,
-        quarantine: Some(why),
-        from_cache: false,
-        runner: OnceLock::new(),
-        availability: OnceLock::new(),
-    };
+    let skip = |why: String| Some(Entry::unusable(path.to_owned(), origin, why, true));
     let canonical = match std::fs::canonicalize(path) {
         Ok(c) => c,
-        Err(e) => return Some(quarantined(source, format!("cannot resolve the path: {e}"))),
+        Err(e) => return skip(format!("cannot resolve the path: {e}")),
     };
     if !seen.insert(canonical.clone()) {
         return None;
     }
     let meta = match std::fs::metadata(&canonical) {
         Ok(m) => m,
-        Err(e) => return Some(quarantined(source, format!("cannot read it: {e}"))),
+        Err(e) => return skip(format!("cannot look at it: {e}")),
     };
-    if discovery::world_writable(&meta) {
-        return Some(quarantined(
-            source,
-            "the file is world-writable: anyone could replace it; `chmod o-w` it to use it".into(),
-        ));
+    if let Some(why) = discovery::untrusted(&meta, path, discovery::Kind::File) {
+        return Some(Entry::unusable(path.to_owned(), origin, why, false));
+    }
+    // Neither cached nor dlopened: a file we may not read (a permission, not a broken
+    // plugin) is listed as such and looked at again next time. Opening cannot block: it
+    // is a regular file (and O_NONBLOCK covers a swap for a FIFO since).
+    if let Err(e) = open_nonblocking(&canonical) {
+        return skip(unreadable_reason(&e, &meta));
     }
     let key = FileKey::of(&meta);
     let mut entry = Entry {
-        source,
+        source: Source::Plugin {
+            path: path.to_owned(),
+            origin,
+        },
         canonical: Some(canonical.clone()),
         info: None,
         quarantine: None,
+        skipped: false,
         from_cache: false,
         runner: OnceLock::new(),
         availability: OnceLock::new(),
@@ -602,10 +651,34 @@ fn validate(info: &RunnerInfo) -> Result<(), String> {
 fn is_elf(path: &Path) -> bool {
     use std::io::Read as _;
     let mut magic = [0; 4];
-    std::fs::File::open(path)
+    open_nonblocking(path)
         .and_then(|mut f| f.read_exact(&mut magic))
         .is_ok()
         && magic == *b"\x7fELF"
+}
+
+/// Opens a file for reading without blocking on a FIFO or taking a terminal.
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+}
+
+/// Why a plugin file cannot be opened, for the listing: a permission is said as one.
+fn unreadable_reason(e: &std::io::Error, meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        format!(
+            "unreadable: permission denied to uid {} (mode {:o}, owner uid {}); `chmod a+r` it to use it",
+            rustix::process::geteuid().as_raw(),
+            meta.permissions().mode() & 0o7777,
+            meta.uid()
+        )
+    } else {
+        format!("unreadable: {e}")
+    }
 }
 
 /// Collapses whitespace runs (newlines included) so a reason stays on one line, and bounds

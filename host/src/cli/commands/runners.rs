@@ -17,8 +17,10 @@ use crate::cli::CmdResult;
 /// `libwebc_runner_*.so` there), `$XDG_DATA_HOME/webc-host/plugins` — loads every plugin
 /// and asks it whether it is available. For each runner: name, version, the runner URIs it
 /// serves (with versions), atom kinds, priority, where it comes from, and its status: `ok`,
-/// `unavailable: why`, or `quarantined: why` (not a plugin, another interface version, a
-/// name already taken, ...). Refused or missing plugin directories are listed after them.
+/// `unavailable: why`, `quarantined: why` (not a plugin, another interface version, a
+/// name already taken, writable by others, ...) or `skipped: why` (a `*.so` that is not a
+/// readable plugin file: a directory, a FIFO, a device, a dangling or looping symlink, a
+/// file we may not read). Refused or missing plugin directories are listed after them.
 #[derive(Debug, clap::Args)]
 pub struct RunnersCommand {
     /// Also search DIR for plugins (repeatable; searched first, in order).
@@ -47,7 +49,7 @@ struct RunnerReport {
     /// A path, or `static`.
     source: String,
     origin: Option<Origin>,
-    /// `ok`, `unavailable`, `quarantined`.
+    /// `ok`, `unavailable`, `quarantined`, `skipped`.
     status: &'static str,
     reason: Option<String>,
 }
@@ -91,6 +93,7 @@ fn report(registry: &Registry) -> Report {
                 Status::Ok => ("ok", None),
                 Status::Unavailable(why) => ("unavailable", Some(why)),
                 Status::Quarantined(why) => ("quarantined", Some(why)),
+                Status::Skipped(why) => ("skipped", Some(why)),
             };
             let info = e.info();
             RunnerReport {
