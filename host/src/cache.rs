@@ -20,9 +20,9 @@ use sha2::{Digest as _, Sha256};
 use crate::error::{Error, Result};
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
+    move |error| Error::Cache {
         path: path.to_owned(),
-        source,
+        error,
     }
 }
 
@@ -105,21 +105,16 @@ impl Cache {
     }
 
     /// Was this atom of this exact package file verified before? `file` identifies the
-    /// package by (device, inode, size, mtime), so any change to the file is a miss.
-    pub fn is_verified(&self, file: &Path, atom: &str, sha256: &str) -> bool {
-        let Some(key) = file_key(file, atom) else {
-            return false;
-        };
-        fs::read_to_string(self.verified_path(&key)).is_ok_and(|s| s == sha256)
+    /// version of the package file that is mapped (see [`FileIdentity`]), so any change to
+    /// the file since the record was written is a miss.
+    pub fn is_verified(&self, file: &FileIdentity, atom: &str, sha256: &str) -> bool {
+        fs::read_to_string(self.verified_path(&file.key(atom))).is_ok_and(|s| s == sha256)
     }
 
     /// Remembers that the atom was verified.
-    pub fn mark_verified(&self, file: &Path, atom: &str, sha256: &str) -> Result<()> {
-        let Some(key) = file_key(file, atom) else {
-            return Ok(());
-        };
+    pub fn mark_verified(&self, file: &FileIdentity, atom: &str, sha256: &str) -> Result<()> {
         make_private_dir(&self.root.join("verified"))?;
-        write_atomic(&self.verified_path(&key), sha256.as_bytes())
+        write_atomic(&self.verified_path(&file.key(atom)), sha256.as_bytes())
     }
 
     /// Every file in the cache.
@@ -170,16 +165,44 @@ impl Cache {
     }
 }
 
-fn file_key(file: &Path, atom: &str) -> Option<String> {
-    let m = fs::metadata(file).ok()?;
-    Some(format!(
-        "{}:{}:{}:{}.{}:{atom}",
-        m.dev(),
-        m.ino(),
-        m.len(),
-        m.mtime(),
-        m.mtime_nsec()
-    ))
+/// What identifies one version of a file for the cache: device, inode, size and the
+/// inode **change** time (seconds and nanoseconds).
+///
+/// The change time is the one stamp an unprivileged writer cannot choose: every write,
+/// `chmod`, `chown`, rename or `utimes` sets it to the current time, and only the kernel
+/// sets it. The modification time, by contrast, is restored by `touch -d` or `utimes`, so
+/// a key built on it lets a tampered file pass for the verified one (issue 9's exploit:
+/// flip a byte of the atom in place, restore the mtime, and the next run skipped the hash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    ctime: i64,
+    ctime_nsec: i64,
+}
+
+impl FileIdentity {
+    /// The identity of the file behind `meta` (take it from the open file that is read, not
+    /// from its path, so a rename in between cannot substitute another file).
+    pub fn of(meta: &fs::Metadata) -> FileIdentity {
+        FileIdentity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            ctime: meta.ctime(),
+            ctime_nsec: meta.ctime_nsec(),
+        }
+    }
+
+    fn key(&self, atom: &str) -> String {
+        // `c` marks the change-time key (records keyed on the modification time, written
+        // by earlier versions, can never match it).
+        format!(
+            "c:{}:{}:{}:{}.{}:{atom}",
+            self.dev, self.ino, self.size, self.ctime, self.ctime_nsec
+        )
+    }
 }
 
 /// Creates `dir` (and parents) with mode 0700 if missing, then checks it is owned by us and
@@ -191,6 +214,12 @@ fn make_private_dir(dir: &Path) -> Result<()> {
         .create(dir)
     {
         Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(io(dir)(std::io::Error::new(
+                std::io::ErrorKind::NotADirectory,
+                "exists and is not a directory",
+            )));
+        }
         Err(e) => return Err(io(dir)(e)),
     }
     let meta = fs::symlink_metadata(dir).map_err(io(dir))?;
@@ -270,22 +299,38 @@ mod tests {
     fn verified_atoms_are_keyed_by_the_file() {
         let tmp = tempfile::tempdir().unwrap();
         let cache = Cache::open(&tmp.path().join("c")).unwrap();
-        let pkg = tmp.path().join("p.webc");
-        fs::write(&pkg, b"one").unwrap();
+        let path = tmp.path().join("p.webc");
+        fs::write(&path, b"one").unwrap();
+        let id = |p: &Path| FileIdentity::of(&fs::metadata(p).unwrap());
+        let pkg = id(&path);
         assert!(!cache.is_verified(&pkg, "a", "h1"));
         cache.mark_verified(&pkg, "a", "h1").unwrap();
         assert!(cache.is_verified(&pkg, "a", "h1"));
         assert!(!cache.is_verified(&pkg, "b", "h1"));
         assert!(!cache.is_verified(&pkg, "a", "h2"));
         // Rewriting the file (new size/mtime/inode) is a miss.
-        fs::write(&pkg, b"three").unwrap();
-        assert!(!cache.is_verified(&pkg, "a", "h1"));
+        fs::write(&path, b"three").unwrap();
+        assert!(!cache.is_verified(&id(&path), "a", "h1"));
+        // Rewriting it in place with the same size and restoring its modification time
+        // is a miss too: the change time moved.
+        cache.mark_verified(&id(&path), "a", "h1").unwrap();
+        assert!(cache.is_verified(&id(&path), "a", "h1"));
+        let mtime = filetime::FileTime::from_last_modification_time(&fs::metadata(&path).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(&path, b"thrEe").unwrap();
+        filetime::set_file_mtime(&path, mtime).unwrap();
+        let after = fs::metadata(&path).unwrap();
+        assert_eq!(
+            filetime::FileTime::from_last_modification_time(&after),
+            mtime
+        );
+        assert!(!cache.is_verified(&id(&path), "a", "h1"));
         // A garbled entry is a miss, not a crash.
-        cache.mark_verified(&pkg, "a", "h1").unwrap();
+        cache.mark_verified(&id(&path), "a", "h1").unwrap();
         for e in cache.list().unwrap() {
             fs::write(cache.root().join(&e.path), b"\xff\xfe garbage").unwrap();
         }
-        assert!(!cache.is_verified(&pkg, "a", "h1"));
+        assert!(!cache.is_verified(&id(&path), "a", "h1"));
         assert!(cache.clean().unwrap() > 0);
         assert!(cache.list().unwrap().is_empty());
     }

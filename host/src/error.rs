@@ -16,14 +16,22 @@ pub enum Error {
     /// The container could not be read (malformed, truncated, missing entry, ...).
     #[error(transparent)]
     Container(#[from] webc_container::Error),
-    /// A host file-system operation failed.
-    #[error("{}: {source}", path.display())]
+    /// A host file-system operation failed. (The cause is part of the message and not a
+    /// `source()`, so printing the error chain shows it once.)
+    #[error("{}: {error}", shown_path(path))]
     Io {
         /// The host path involved.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
+    },
+    /// The cache directory (or an entry in it) could not be created, read or written.
+    #[error("cache {}: {error}", shown_path(path))]
+    Cache {
+        /// The cache path involved.
+        path: PathBuf,
+        /// The underlying error.
+        error: std::io::Error,
     },
     /// A volume or atom name cannot be turned into a safe relative path.
     #[error("cannot extract {what} {name:?}: {reason}")]
@@ -217,6 +225,62 @@ fn quarantined_hint(n: usize) -> String {
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Error::Io { path, source }
+        move |error| Error::Io { path, error }
+    }
+}
+
+/// Longest text taken from the input (a path, a name) shown as is in a message.
+pub const SHOWN_MAX: usize = 160;
+
+/// `text` as shown in a one-line message: as is when short, else its start, an ellipsis
+/// and its full length in bytes, so a 10 KB path or a 50 MiB name does not flood the
+/// terminal yet stays recognisable.
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.len() <= SHOWN_MAX {
+        return text.into();
+    }
+    let mut end = SHOWN_MAX - 40;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len()).into()
+}
+
+/// A path as shown in a message (see [`shown`]).
+pub fn shown_path(path: &std::path::Path) -> String {
+    shown(&path.display().to_string()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_input_is_cut_with_its_size() {
+        assert_eq!(shown("short"), "short");
+        let long = "é".repeat(5000);
+        let s = shown(&long);
+        assert!(s.len() < SHOWN_MAX + 20, "{s}");
+        assert!(s.ends_with("… (10000 bytes)"), "{s}");
+        let e = Error::Io {
+            path: PathBuf::from("/x".repeat(5000)),
+            error: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        let msg = format!("{:#}", anyhow_like(&e));
+        assert!(msg.contains("(10000 bytes): entity not found"), "{msg}");
+        // The cause appears once in the whole chain.
+        assert_eq!(msg.matches("entity not found").count(), 1, "{msg}");
+    }
+
+    /// The message and every `source()` below it, as `anyhow`'s `{:#}` prints them.
+    fn anyhow_like(e: &(dyn std::error::Error + 'static)) -> String {
+        let mut out = e.to_string();
+        let mut cur = e.source();
+        while let Some(c) = cur {
+            out.push_str(": ");
+            out.push_str(&c.to_string());
+            cur = c.source();
+        }
+        out
     }
 }

@@ -28,6 +28,7 @@ pub mod cache;
 mod error;
 pub mod extract;
 pub mod inspect;
+pub mod interrupt;
 pub mod json;
 pub mod permissions;
 pub mod registry;

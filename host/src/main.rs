@@ -13,6 +13,7 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     init_logging();
+    handle_signals();
     match args.command.execute() {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
@@ -42,6 +43,43 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
+
+/// `SIGINT`, `SIGTERM` and `SIGHUP` end the process the way a shell expects (killed by that
+/// signal: 130, 143, 129), after removing the temporaries that work in progress registered
+/// ([`webc_host::interrupt`]). A dedicated thread waits for them, so the handler does
+/// nothing async-signal-unsafe, and whatever another thread is doing (a plugin running
+/// guest code, a compile) is simply ended with the process; plugins are never unloaded, so
+/// no thread runs unmapped code meanwhile.
+fn handle_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
+            // Without handling, the signals keep their default action: the process still
+            // ends, only staging directories may be left behind.
+            tracing::warn!(
+                "cannot handle signals ({e}); an interrupted extract may leave its staging directory"
+            );
+            return;
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("webc-signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                webc_host::interrupt::remove_all();
+                // Resets the default action and raises the signal again: the process ends
+                // as killed by it.
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                // SAFETY: `_exit` takes any int and never returns; reached only if the
+                // default action did not end the process.
+                unsafe { libc::_exit(128 + signal) }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the signal thread ({e})");
+    }
 }
 
 /// Was the failure a write to a closed pipe (`webc-host inspect x | head -1`)?

@@ -9,13 +9,14 @@
 //!   granted wins; a declared permission the user did not grant is simply absent.
 //!
 //! Default limits (when neither side sets one): memory [`DEFAULT_MEMORY`] (the wasm32
-//! address space), no wall-time limit.
+//! address space), no wall-time limit, a private `/tmp` of [`DEFAULT_TMP_SIZE`] bytes (held in
+//! memory, so it also counts against the host's memory).
 //!
 //! ```text
 //! "permissions": { "fs":  [ {"guest": "/out", "mode": "rw"} ],
 //!                  "net": { "connect": ["127.0.0.1:8080"], "listen": [] },
 //!                  "env": ["LANG", "HOME"],
-//!                  "limits": { "memory": "256MiB", "time": "30s" } }
+//!                  "limits": { "memory": "256MiB", "time": "30s", "tmp": "16MiB" } }
 //! ```
 
 use std::path::PathBuf;
@@ -27,6 +28,9 @@ use webc_runner_api::{Limits, Network};
 
 /// Memory limit when neither the package nor the user sets one: 4 GiB.
 pub const DEFAULT_MEMORY: u64 = 4 << 30;
+
+/// Size of the private `/tmp` when neither the package nor the user sets one.
+pub const DEFAULT_TMP_SIZE: u64 = webc_vfs::DEFAULT_TMP_SIZE;
 
 use crate::error::{Error, Result};
 
@@ -82,6 +86,8 @@ pub struct Declared {
     pub memory: Option<u64>,
     /// Wall-time limit.
     pub time: Option<Duration>,
+    /// Size limit of the private `/tmp` (bytes).
+    pub tmp: Option<u64>,
 }
 
 /// A host directory mounted into the guest.
@@ -110,6 +116,8 @@ pub struct Grants {
     pub memory: Option<u64>,
     /// `--timeout DURATION`.
     pub time: Option<Duration>,
+    /// `--tmp-size SIZE`.
+    pub tmp: Option<u64>,
 }
 
 /// What the program gets.
@@ -125,6 +133,8 @@ pub struct Effective {
     /// Limits.
     #[serde(skip)]
     pub limits: Limits,
+    /// Size limit of the private `/tmp` (bytes).
+    pub tmp_size: u64,
     /// Declared but not granted, for `run --explain`.
     pub not_granted: Vec<String>,
 }
@@ -245,7 +255,13 @@ pub fn declared(annotations: &CommandAnnotations) -> Result<Option<Declared>> {
                     match name {
                         "memory" => d.memory = Some(parse_size(t).map_err(|r| decl_err(&key, r))?),
                         "time" => d.time = Some(parse_duration(t).map_err(|r| decl_err(&key, r))?),
-                        _ => return Err(decl_err(key, "unknown limit (expected memory or time)")),
+                        "tmp" => d.tmp = Some(parse_size(t).map_err(|r| decl_err(&key, r))?),
+                        _ => {
+                            return Err(decl_err(
+                                key,
+                                "unknown limit (expected memory, time or tmp)",
+                            ));
+                        }
                     }
                 }
             }
@@ -502,6 +518,7 @@ pub fn effective(
         ),
         time: min_opt(declared.and_then(|d| d.time), grants.time),
     };
+    out.tmp_size = min_opt(declared.and_then(|d| d.tmp), grants.tmp).unwrap_or(DEFAULT_TMP_SIZE);
     if let Some(d) = declared {
         for f in &d.fs {
             if !out.mounts.iter().any(|m| is_within(&m.guest, &f.guest)) {

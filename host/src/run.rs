@@ -23,7 +23,7 @@ use webc_container::manifest::{Command, parse_atom_signature};
 use webc_runner_api::{Job, JobSpec, Outcome, Runner};
 use webc_vfs::VfsBuilder;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, FileIdentity};
 use crate::error::Error;
 use crate::permissions::{self, Declared, Effective, Grants, Mode};
 use crate::registry::{DiscoveryOptions, Preferences, Registry, Selected};
@@ -75,14 +75,16 @@ impl std::fmt::Debug for Stdio<'_> {
     }
 }
 
-/// A package ready to run: the container and, for files, their path (the key of the
-/// verification cache).
+/// A package ready to run: the container and, for files, their path and the identity of
+/// the file version that was mapped (the key of the verification cache).
 #[derive(Debug)]
 pub struct Package {
     /// The container.
     pub container: Container,
     /// The file it came from, if it is a `.webc` on disk.
     pub file: Option<PathBuf>,
+    /// The identity of that file as it was opened (`None`: atoms are hashed every run).
+    pub identity: Option<FileIdentity>,
 }
 
 impl Package {
@@ -90,7 +92,7 @@ impl Package {
     /// in memory), or a bare WebAssembly module (`\0asm`; run as a one-command WASI package
     /// named after the file, as `wasmer run prog.wasm` does).
     pub fn open(path: &Path) -> Result<Package, Error> {
-        let display = path.display();
+        let display = crate::error::shown_path(path);
         let meta = std::fs::metadata(path)
             .map_err(|e| Error::Package(format!("cannot open {display}: {e}")))?;
         if meta.is_dir() {
@@ -105,6 +107,7 @@ impl Package {
             return Ok(Package {
                 container,
                 file: None,
+                identity: None,
             });
         }
         let mut head = [0u8; 8];
@@ -122,6 +125,7 @@ impl Package {
             return Ok(Package {
                 container: wasm_package(name, wasm)?,
                 file: None,
+                identity: None,
             });
         }
         if meta.len() == 0 {
@@ -129,11 +133,26 @@ impl Package {
                 "{display} is an empty file, not a webc package"
             )));
         }
-        let container = Container::open(path)
+        // The identity comes from the descriptor that is mapped, so the verification record
+        // describes exactly the bytes that run (a rename of another file over `path` between
+        // the two cannot borrow its record).
+        let read_error = |e: std::io::Error| Error::Package(format!("cannot read {display}: {e}"));
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let identity = FileIdentity::of(&file.metadata().map_err(read_error)?);
+        // SAFETY: the map is read-only and private to this process. Another process
+        // rewriting the file while it is mapped can change what we read (or raise SIGBUS);
+        // that is the contract of every mmap-based reader (docs/security.md: packages are
+        // not to be modified while they run). Parsing is bounds-checked against the mapped
+        // length, so changed bytes can make results wrong but never make reads go out of
+        // bounds, and a change before the run moves the change time, so the verification
+        // record no longer matches and the atom is hashed again.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(read_error)?;
+        let container = Container::from_bytes(bytes::Bytes::from_owner(map))
             .map_err(|e| Error::Package(format!("cannot read {display}: {e}")))?;
         Ok(Package {
             container,
             file: Some(path.to_owned()),
+            identity: Some(identity),
         })
     }
 }
@@ -224,11 +243,25 @@ impl HostBuilder {
     }
 
     /// Discovers plugins and opens the cache.
+    ///
+    /// A cache that cannot be used — no location, a path that is not a directory, a
+    /// directory that cannot be written — is not an error: the host warns once and runs
+    /// without it (it only ever saves time). A cache that is *unsafe* (owned by another
+    /// user, writable by group or others: it holds native code) is refused with
+    /// [`Error::UnsafeCache`].
     pub fn build(self) -> Result<Host, Error> {
+        let warned = std::sync::atomic::AtomicBool::new(false);
         let cache = if self.no_cache {
             None
         } else {
-            Some(Cache::open(&Cache::locate(self.cache_dir.as_deref())?)?)
+            match Cache::locate(self.cache_dir.as_deref()).and_then(|root| Cache::open(&root)) {
+                Ok(cache) => Some(cache),
+                Err(e @ Error::UnsafeCache { .. }) => return Err(e),
+                Err(e) => {
+                    warn_uncached(&warned, &e);
+                    None
+                }
+            }
         };
         let mut discovery = self
             .discovery
@@ -242,7 +275,21 @@ impl HostBuilder {
         for r in self.statics {
             registry.register_static(r);
         }
-        Ok(Host { registry, cache })
+        Ok(Host {
+            registry,
+            cache,
+            cache_warned: warned,
+        })
+    }
+}
+
+/// Says once per host that the cache cannot be used and the run goes on without it.
+fn warn_uncached(warned: &std::sync::atomic::AtomicBool, e: &Error) {
+    if !warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "{e}; running without a cache (point --cache-dir or WEBC_HOST_CACHE at a \
+             writable directory of yours to keep compiled code and verifications)"
+        );
     }
 }
 
@@ -252,6 +299,8 @@ impl HostBuilder {
 pub struct Host {
     registry: Registry,
     cache: Option<Cache>,
+    /// Whether the "cache cannot be used" warning was given.
+    cache_warned: std::sync::atomic::AtomicBool,
 }
 
 impl Host {
@@ -380,11 +429,19 @@ impl Host {
         }
         let vfs = vfs
             .tmp(true)
+            .tmp_size(plan.effective.tmp_size)
             .build()
             .map_err(|e| Error::Fs(e.to_string()))?;
         let cmd = manifest.command(&plan.command).cloned().unwrap_or_default();
         let cache_dir = match &self.cache {
-            Some(cache) => Some(cache.runner_dir(&plan.selected.info.name)?),
+            Some(cache) => match cache.runner_dir(&plan.selected.info.name) {
+                Ok(dir) => Some(dir),
+                Err(e @ Error::UnsafeCache { .. }) => return Err(e),
+                Err(e) => {
+                    warn_uncached(&self.cache_warned, &e);
+                    None
+                }
+            },
             None => None,
         };
         // The atom was checked against this signature (now or on an earlier run of the same
@@ -443,7 +500,7 @@ impl Host {
         name: &str,
         signature: &str,
     ) -> Result<bytes::Bytes, Error> {
-        if let (Some(cache), Some(file)) = (&self.cache, &pkg.file)
+        if let (Some(cache), Some(file)) = (&self.cache, &pkg.identity)
             && cache.is_verified(file, name, signature)
         {
             tracing::debug!(atom = name, "atom verified before (cache hit)");
@@ -456,10 +513,10 @@ impl Host {
             .container
             .verified_atom(name)
             .map_err(|e| Error::Integrity(e.to_string()))?;
-        if let (Some(cache), Some(file)) = (&self.cache, &pkg.file)
+        if let (Some(cache), Some(file)) = (&self.cache, &pkg.identity)
             && let Err(e) = cache.mark_verified(file, name, signature)
         {
-            tracing::warn!("cannot remember the atom's verification: {e}");
+            warn_uncached(&self.cache_warned, &e);
         }
         Ok(bytes)
     }

@@ -57,6 +57,7 @@ fn package() -> Package {
     Package {
         container: Container::from_bytes(w.to_bytes(Version::V3).unwrap()).unwrap(),
         file: None,
+        identity: None,
     }
 }
 

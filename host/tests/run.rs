@@ -167,6 +167,41 @@ impl Env {
     }
 }
 
+/// Kills `child` with SIGKILL if it is still running after `limit`, so no test waits on a
+/// stuck `webc-host` forever (the test then fails on its exit status). Disarmed on drop.
+struct Watchdog {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Watchdog {
+    fn new(child: &std::process::Child, limit: Duration) -> Watchdog {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&done);
+        let pid = i32::try_from(child.id()).unwrap();
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while start.elapsed() < limit {
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: signalling our own child, which the test has not reaped yet (the
+                // flag is set before it is).
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        });
+        Watchdog { done }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 fn out(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -228,8 +263,10 @@ fn stdin_and_env_grants_reach_the_program() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let guard = Watchdog::new(&child, Duration::from_secs(120));
     child.stdin.take().unwrap().write_all(b"input!").unwrap();
     let o = child.wait_with_output().unwrap();
+    drop(guard);
     code(&o, 0);
     let text = out(&o);
     assert!(text.contains("env A=1\n"), "{text}");
@@ -325,11 +362,13 @@ fn a_closed_stdout_exits_0() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let guard = Watchdog::new(&child, Duration::from_secs(120));
     let mut stdout = child.stdout.take().unwrap();
     let mut buf = [0u8; 100];
     std::io::Read::read_exact(&mut stdout, &mut buf).unwrap();
     drop(stdout);
     let o = child.wait_with_output().unwrap();
+    drop(guard);
     code(&o, 0);
     assert!(err(&o).is_empty(), "{}", err(&o));
 }
@@ -444,6 +483,7 @@ fn ctrl_c_ends_the_run_like_a_shell_expects() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let guard = Watchdog::new(&child, Duration::from_secs(120));
     // Wait until the runner is running (it prints its job first).
     let mut stdout = child.stdout.take().unwrap();
     let mut first = [0u8; 8];
@@ -452,6 +492,7 @@ fn ctrl_c_ends_the_run_like_a_shell_expects() {
     // SAFETY: sending SIGINT to our own child process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
     let status = child.wait().unwrap();
+    drop(guard);
     // Killed by SIGINT: a shell reports 128 + 2 = 130.
     assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}");
 }

@@ -959,10 +959,22 @@ fn packages_use_the_cache_too() {
 }
 
 /// Wasmer's own `cowsay` package (v2, `wasi_unstable` imports), as shipped in the test data
-/// of the `webc` crate the container tests depend on: found through `cargo metadata`.
+/// of the `webc` crate the container tests depend on: found through `cargo metadata`
+/// (offline, for this platform only: packages of other platforms, e.g. Windows-only
+/// dependencies of clap, are never downloaded by a Linux build).
 fn wasmer_cowsay() -> PathBuf {
-    let o = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-vV")
+        .output()
+        .unwrap();
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .expect("rustc -vV names the host triple");
+    let o = Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", &host])
         .current_dir(manifest_dir())
         .output()
         .unwrap();

@@ -310,9 +310,6 @@ pub struct LoadedRunner {
     module: RunnerModRef,
     info: RunnerInfo,
     path: PathBuf,
-    // Keeps the library mapped as long as the module is used. Never unloaded before the
-    // module: fields drop in declaration order, and `module` holds no destructor.
-    _library: RawLibrary,
 }
 
 impl std::fmt::Debug for LoadedRunner {
@@ -332,9 +329,17 @@ impl LoadedRunner {
             path: path.to_owned(),
             reason: short_library_error(&e),
         })?;
-        // SAFETY: the header is only used while `library` is alive: it is stored next to it
-        // in `LoadedRunner` and dropped with it.
-        let header = unsafe { lib_header_from_raw_library(&library) }.map_err(|e| match e {
+        // A loaded plugin is never unloaded, whether it turns out usable or not: its
+        // initialisers have run, and it may have started threads, registered thread-local
+        // destructors or installed signal handlers (wasmtime installs SIGSEGV/SIGBUS/SIGILL
+        // handlers that point into the plugin). `dlclose` would unmap that code under them
+        // and the next signal or thread wake-up would crash the host. So the handle is
+        // leaked: the mapping lives as long as the process (abi_stable's own loader does
+        // the same).
+        let library: &'static RawLibrary = Box::leak(Box::new(library));
+        // SAFETY: the header is only used while `library` is mapped, which is for the rest
+        // of the process (it is leaked above).
+        let header = unsafe { lib_header_from_raw_library(library) }.map_err(|e| match e {
             LibraryError::GetSymbolError { .. } => LoadError::NotAPlugin {
                 path: path.to_owned(),
             },
@@ -389,7 +394,6 @@ impl LoadedRunner {
             module,
             info,
             path: path.to_owned(),
-            _library: library,
         })
     }
 

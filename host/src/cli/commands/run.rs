@@ -41,6 +41,9 @@ pub struct RunCommand {
     /// Wall-time limit, e.g. 30s, 500ms, 2m (default: none).
     #[arg(long, value_name = "DURATION")]
     timeout: Option<String>,
+    /// Size of the program's private /tmp (held in memory), e.g. 64MiB (default 256MiB).
+    #[arg(long = "tmp-size", value_name = "SIZE")]
+    tmp_size: Option<String>,
     /// Use runner NAME for runner URI (see `webc-host runners`), e.g. onnx=onnx-tract.
     #[arg(long = "runner", value_name = "URI=NAME")]
     runner: Vec<String>,
@@ -91,6 +94,66 @@ impl<W: std::io::Write> std::io::Write for PipeWatch<W> {
     }
 }
 
+/// The process's standard input, read straight from descriptor 0 (no buffer of our own:
+/// the runner buffers) with the run's deadline: a read still blocked when the time limit
+/// passes fails with [`std::io::ErrorKind::TimedOut`], which runners report as the time
+/// limit (exit 124) — the limit holds for a program blocked on input as for one computing.
+struct Stdin {
+    deadline: Option<std::time::Instant>,
+}
+
+impl std::io::Read for Stdin {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(deadline) = self.deadline {
+            loop {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "time limit reached while reading standard input",
+                    ));
+                }
+                let mut fd = libc::pollfd {
+                    fd: 0,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // Whole milliseconds, rounded up so the wait never ends just short of the
+                // deadline (which would spin), capped to what poll takes.
+                let ms = i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX);
+                // SAFETY: `fd` is one valid pollfd and the count is 1.
+                let n = unsafe { libc::poll(&mut fd, 1, ms) };
+                if n < 0 {
+                    let e = std::io::Error::last_os_error();
+                    if e.kind() == std::io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return Err(e);
+                }
+                if n > 0 {
+                    // Readable, at end of file, hung up or in error: read() tells which.
+                    break;
+                }
+            }
+        }
+        loop {
+            // SAFETY: `buf` is valid for `buf.len()` writable bytes; descriptor 0 is ours.
+            let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+            if n >= 0 {
+                return Ok(n.unsigned_abs());
+            }
+            let e = std::io::Error::last_os_error();
+            // A closed descriptor 0 reads as empty, as Rust's own `stdin()` does.
+            if e.raw_os_error() == Some(libc::EBADF) {
+                return Ok(0);
+            }
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
 impl RunCommand {
     fn grants(&self) -> anyhow::Result<Grants> {
         let mut g = Grants::default();
@@ -112,6 +175,12 @@ impl RunCommand {
         if let Some(m) = &self.memory {
             g.memory = Some(
                 permissions::parse_size(m).map_err(|r| anyhow::anyhow!("invalid --memory: {r}"))?,
+            );
+        }
+        if let Some(t) = &self.tmp_size {
+            g.tmp = Some(
+                permissions::parse_size(t)
+                    .map_err(|r| anyhow::anyhow!("invalid --tmp-size: {r}"))?,
             );
         }
         if let Some(t) = &self.timeout {
@@ -185,10 +254,11 @@ impl RunCommand {
         let broken = Arc::new(AtomicBool::new(false));
         let (tx, rx) = std::sync::mpsc::channel();
         let watch = Arc::clone(&broken);
+        let deadline = limit.map(|l| std::time::Instant::now() + l);
         std::thread::Builder::new()
             .name("webc-run".into())
             .spawn(move || {
-                let mut stdin = std::io::stdin();
+                let mut stdin = Stdin { deadline };
                 let mut stdout = PipeWatch {
                     inner: std::io::stdout(),
                     broken: watch,
@@ -325,7 +395,11 @@ fn print_explain(plan: &webc_host::run::Plan) -> anyhow::Result<()> {
         .limits
         .time
         .map_or("none".to_owned(), |t| format!("{t:?}"));
-    writeln!(out, "limits:   memory {mem}, time {time}")?;
+    writeln!(
+        out,
+        "limits:   memory {mem}, time {time}, /tmp {} bytes",
+        e.tmp_size
+    )?;
     Ok(())
 }
 
