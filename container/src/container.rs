@@ -541,6 +541,19 @@ impl Container {
                 ));
             }
         }
+        // ...and together they must cover the file: bytes no span claims are a section
+        // the index lost (a damaged "volumes" key silently dropped a 1 MB volume before).
+        // Wasmer's writer leaves no gaps, so this refuses nothing it writes.
+        let mut covered = 0u64;
+        for &(start, end, _) in &spans {
+            if start > covered {
+                return Err(unlisted_section(&bytes, covered, start, v3));
+            }
+            covered = end;
+        }
+        if covered < file_len {
+            return Err(unlisted_section(&bytes, covered, file_len, v3));
+        }
 
         let manifest_bytes = &bytes[manifest_section.data_offset as usize
             ..(manifest_section.data_offset + manifest_section.data_len) as usize];
@@ -676,6 +689,42 @@ impl Container {
         this.check_atoms_root()?;
         Ok(this)
     }
+}
+
+/// The error for bytes `start..end` that no index span claims: names the section found
+/// there when its framing can be read (a volume by its stored name).
+fn unlisted_section(bytes: &[u8], start: u64, end: u64, v3: bool) -> Error {
+    let gap = &bytes[start as usize..end as usize];
+    let head = if v3 { 41 } else { 9 };
+    let found = match gap.first() {
+        Some(&TAG_VOLUME) => {
+            // tag, [hash], u64 data length, u64 name length, name
+            let mut c = Cursor::new(gap.get(head..).unwrap_or_default(), start + head as u64);
+            c.u64_prefixed("")
+                .ok()
+                .and_then(|name| std::str::from_utf8(name).ok())
+                .map(|name| SectionKind::Volume(shorten(name)).label())
+        }
+        Some(&TAG_MANIFEST) => Some("manifest".to_owned()),
+        Some(&TAG_ATOMS) => Some("atoms".to_owned()),
+        _ => None,
+    };
+    let what = match found {
+        Some(label) => format!("a {label} section"),
+        None => format!("{} bytes", end - start),
+    };
+    Error::malformed(
+        "index",
+        start,
+        format!(
+            "{what} at offset {start} is not listed in the index (the index or the file is damaged)"
+        ),
+    )
+}
+
+/// A name cut to a readable length for an error message.
+fn shorten(name: &str) -> String {
+    crate::volume::shorten_path(name)
 }
 
 fn slot_name(slot: &VolumeSlot) -> &str {

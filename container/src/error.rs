@@ -111,6 +111,15 @@ pub enum Error {
         /// Expected vs actual.
         reason: String,
     },
+    /// Doing what was asked would cost more than the limit set for it (e.g. extraction
+    /// writing more than its output budget). Nothing was done.
+    #[error("refusing {what}: {reason}")]
+    Limit {
+        /// What was refused, e.g. `to extract "pkg.webc"`.
+        what: String,
+        /// The cost, the limit and how to raise it.
+        reason: String,
+    },
     /// The writer was given something it cannot encode.
     #[error("cannot write container: {0}")]
     Write(String),

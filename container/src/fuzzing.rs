@@ -5,21 +5,33 @@
 //! ignored. It panics only when the crate contradicts itself — e.g. a path that `walk`
 //! reported cannot be looked up, or a container our writer produced does not reopen —
 //! because those are bugs, and a panic is how a fuzzer reports them.
+//!
+//! Random bytes rarely form a deep, shared or overlapping directory tree, so [`RawNode`]
+//! and [`raw_container`] build such trees directly (they bypass the writer, which refuses
+//! them), and [`exercise_tree`] decodes fuzzer bytes into one: the `trees` fuzz target and
+//! the `hostile_trees` proptest drive the reader with them and check [`Volume::walk`]
+//! against a model ([`expected_walk`]).
+
+use std::collections::HashSet;
 
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 
+use crate::container::{TAG_ATOMS, TAG_MANIFEST, TAG_VOLUME};
 use crate::manifest::Manifest;
-use crate::write::Writer;
-use crate::{Container, EntryKind, Version, Volume};
+use crate::volume::{MAX_DEPTH, TAG_DIR, TAG_FILE};
+use crate::write::{Checksum, Directory, Sec, Writer, assemble, put_u64, volume_body};
+use crate::{Container, EntryKind, Result, Version, Volume};
 
 /// Opens `data` as a container and touches everything it has; see the module docs.
+/// Returns whether `data` opened at all (so a corpus replay can tell it exercised something).
 ///
 /// # Panics
 ///
 /// Only when the crate is internally inconsistent (a bug), never because `data` is malformed.
-pub fn exercise(data: &[u8]) {
+pub fn exercise(data: &[u8]) -> bool {
     let Ok(c) = Container::from_bytes(Bytes::copy_from_slice(data)) else {
-        return;
+        return false;
     };
     let _ = c.sections();
     let _ = (c.v1_header(), c.index_cbor_len(), c.version());
@@ -36,6 +48,7 @@ pub fn exercise(data: &[u8]) {
     for version in [Version::V2, Version::V3] {
         rewrite(&c, version);
     }
+    true
 }
 
 fn manifest(c: &Container) {
@@ -217,5 +230,338 @@ fn rewrite(c: &Container, version: Version) {
     assert!(
         again == bytes,
         "rewriting our own {version:?} output changes its bytes"
+    );
+}
+
+/// One record of a hand-built v2/v3 volume header. Node 0 is the root and must be a
+/// directory; a child is named by its index, which must be larger than its parent's (the
+/// reader's rule). Nothing stops two entries from naming the same child (a *shared*
+/// record) or two files from covering the same bytes (*overlapping* ranges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawNode {
+    /// A directory: `(name, child index)` entries (stored sorted by name).
+    Dir(Vec<(String, usize)>),
+    /// A file whose content is `start..end` of the volume's data region.
+    File {
+        /// First byte.
+        start: u64,
+        /// One past the last byte.
+        end: u64,
+    },
+}
+
+fn record_len(v3: bool, node: &RawNode) -> u64 {
+    match node {
+        RawNode::Dir(entries) => {
+            let per_entry: u64 = if v3 { 8 + 32 + 8 } else { 8 + 8 };
+            (if v3 { 9 + 24 + 32 } else { 9 })
+                + entries
+                    .iter()
+                    .map(|(n, _)| per_entry + n.len() as u64)
+                    .sum::<u64>()
+        }
+        RawNode::File { .. } => {
+            if v3 {
+                1 + 16 + 32 + 24
+            } else {
+                1 + 16 + 32
+            }
+        }
+    }
+}
+
+/// Encodes `nodes` as a volume header over `data`, with correct file hashes and (v3)
+/// directory Merkle hashes, so only the tree's shape can be wrong.
+pub fn raw_volume_header(v3: bool, nodes: &[RawNode], data: &[u8]) -> Vec<u8> {
+    let mut offsets = Vec::with_capacity(nodes.len());
+    let mut at = 0u64;
+    for n in nodes {
+        offsets.push(at);
+        at += record_len(v3, n);
+    }
+    let sorted = |entries: &[(String, usize)]| {
+        let mut e = entries.to_vec();
+        e.sort();
+        e
+    };
+    // Hashes bottom-up: children have larger indices (others get a zero hash).
+    let mut hashes = vec![[0u8; 32]; nodes.len()];
+    for i in (0..nodes.len()).rev() {
+        hashes[i] = match &nodes[i] {
+            RawNode::File { start, end } => {
+                let content = usize::try_from(*start)
+                    .ok()
+                    .zip(usize::try_from(*end).ok())
+                    .and_then(|(s, e)| data.get(s..e))
+                    .unwrap_or_default();
+                Sha256::digest(content).into()
+            }
+            RawNode::Dir(entries) => {
+                let mut h = Sha256::new();
+                for (_, child) in sorted(entries) {
+                    h.update(hashes.get(child).copied().unwrap_or_default());
+                }
+                h.finalize().into()
+            }
+        };
+    }
+    let mut out = Vec::with_capacity(at as usize);
+    for (i, n) in nodes.iter().enumerate() {
+        match n {
+            RawNode::Dir(entries) => {
+                out.push(TAG_DIR);
+                put_u64(&mut out, record_len(v3, n) - 9);
+                if v3 {
+                    out.extend_from_slice(&[0; 24]);
+                    out.extend_from_slice(&hashes[i]);
+                }
+                for (name, child) in sorted(entries) {
+                    put_u64(&mut out, offsets.get(child).copied().unwrap_or(u64::MAX));
+                    if v3 {
+                        out.extend_from_slice(&hashes.get(child).copied().unwrap_or_default());
+                    }
+                    put_u64(&mut out, name.len() as u64);
+                    out.extend_from_slice(name.as_bytes());
+                }
+            }
+            RawNode::File { start, end } => {
+                out.push(TAG_FILE);
+                put_u64(&mut out, *start);
+                put_u64(&mut out, *end);
+                out.extend_from_slice(&hashes[i]);
+                if v3 {
+                    out.extend_from_slice(&[0; 24]);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A whole v2 or v3 container (empty manifest, no atoms) holding one volume `name` whose
+/// header is `nodes` over `data`. Sections, index and checksums are what Wasmer's writer
+/// would produce, so `verify` only objects to what the tree itself does wrong.
+///
+/// # Errors
+/// `version` is v1 (not writable).
+pub fn raw_container(
+    version: Version,
+    name: &str,
+    nodes: &[RawNode],
+    data: &[u8],
+) -> Result<Vec<u8>> {
+    let v3 = match version {
+        Version::V3 => true,
+        Version::V2 => false,
+        Version::V1 => return Err(crate::Error::Write("webc v1 is read-only".into())),
+    };
+    let mut atoms = Vec::new();
+    volume_body(v3, &Directory::default(), &mut atoms)?;
+    let header = raw_volume_header(v3, nodes, data);
+    let mut volume = Vec::with_capacity(header.len() + data.len() + name.len() + 16);
+    put_u64(&mut volume, name.len() as u64);
+    volume.extend_from_slice(name.as_bytes());
+    put_u64(&mut volume, header.len() as u64);
+    volume.extend_from_slice(&header);
+    put_u64(&mut volume, data.len() as u64);
+    volume.extend_from_slice(data);
+    let sections = [
+        Sec {
+            tag: TAG_MANIFEST,
+            data: vec![0xa0],
+        },
+        Sec {
+            tag: TAG_ATOMS,
+            data: atoms,
+        },
+        Sec {
+            tag: TAG_VOLUME,
+            data: volume,
+        },
+    ];
+    assemble(v3, Checksum::Sha256, &sections, &[name])
+}
+
+/// `depth` directories nested in a chain (`/d/d/…/d`).
+pub fn deep_chain(depth: usize) -> Vec<RawNode> {
+    (0..=depth)
+        .map(|i| {
+            RawNode::Dir(if i < depth {
+                vec![("d".to_owned(), i + 1)]
+            } else {
+                Vec::new()
+            })
+        })
+        .collect()
+}
+
+/// `n` directories, each with entries `a` and `b` naming the same next directory: 2^n
+/// paths from a header of a few hundred bytes.
+pub fn shared_chain(n: usize) -> Vec<RawNode> {
+    (0..=n)
+        .map(|i| {
+            RawNode::Dir(if i < n {
+                vec![("a".to_owned(), i + 1), ("b".to_owned(), i + 1)]
+            } else {
+                Vec::new()
+            })
+        })
+        .collect()
+}
+
+/// A root holding `files` files (`f00000`, …) whose records all cover `0..len` of the data
+/// region: `files × len` bytes of content from `len` bytes of package.
+pub fn overlapping_files(files: usize, len: u64) -> Vec<RawNode> {
+    let mut nodes = vec![RawNode::Dir(
+        (0..files).map(|i| (format!("f{i:05}"), i + 1)).collect(),
+    )];
+    nodes.extend((0..files).map(|_| RawNode::File { start: 0, end: len }));
+    nodes
+}
+
+/// What [`Volume::walk`] must do with a raw tree: the entries it visits before stopping,
+/// and why it stops (`None`: it finishes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedWalk {
+    /// Entries visited.
+    pub visited: usize,
+    /// `Some("shared")` or `Some("depth")` when the walk must fail.
+    pub error: Option<&'static str>,
+}
+
+/// Models [`Volume::walk`] over `nodes`: depth-first, names sorted, a directory deeper
+/// than [`MAX_DEPTH`] or reached a second time stops it. Assumes every child index is
+/// valid and larger than its parent's.
+pub fn expected_walk(nodes: &[RawNode]) -> ExpectedWalk {
+    let children = |i: usize| match nodes.get(i) {
+        Some(RawNode::Dir(e)) => {
+            let mut e = e.clone();
+            e.sort();
+            e
+        }
+        _ => Vec::new(),
+    };
+    let mut seen = HashSet::from([0usize]);
+    let mut visited = 0;
+    let mut stack = vec![children(0).into_iter()];
+    while let Some(iter) = stack.last_mut() {
+        let Some((_, child)) = iter.next() else {
+            stack.pop();
+            continue;
+        };
+        let is_dir = matches!(nodes.get(child), Some(RawNode::Dir(_)));
+        if is_dir && stack.len() > MAX_DEPTH {
+            return ExpectedWalk {
+                visited,
+                error: Some("depth"),
+            };
+        }
+        if is_dir && !seen.insert(child) {
+            return ExpectedWalk {
+                visited,
+                error: Some("shared"),
+            };
+        }
+        visited += 1;
+        if is_dir {
+            stack.push(children(child).into_iter());
+        }
+    }
+    ExpectedWalk {
+        visited,
+        error: None,
+    }
+}
+
+/// Decodes fuzzer bytes into a raw tree: a version byte, a chain length (deep trees come
+/// cheap), then one record per 4 bytes — kind, and for directories up to three children
+/// picked among the next nodes (so sharing is common), for files a range of the small data
+/// region (so overlaps are common).
+pub fn tree_from_bytes(data: &[u8]) -> (Version, Vec<RawNode>, Vec<u8>) {
+    let version = if data.first().is_some_and(|b| b & 1 == 1) {
+        Version::V3
+    } else {
+        Version::V2
+    };
+    let chain = usize::from(data.get(1).copied().unwrap_or(0)) * 2;
+    let body = data.get(2..).unwrap_or_default();
+    let content: Vec<u8> = (0..64u8).collect();
+    let records: Vec<&[u8]> = body.chunks_exact(4).take(512).collect();
+    let mut nodes = deep_chain(chain);
+    let base = nodes.len() - 1; // the chain's last directory becomes records[0] (or stays empty)
+    let total = base + records.len().max(1);
+    for (i, r) in records.iter().enumerate() {
+        let at = base + i;
+        let node = if r[0] & 3 == 3 && at > 0 {
+            let start = u64::from(r[1] % 64);
+            RawNode::File {
+                start,
+                end: (start + u64::from(r[2] % 32)).min(64),
+            }
+        } else {
+            let names = ["a", "b", "c"];
+            let n = usize::from(r[0] >> 6);
+            let mut entries = Vec::new();
+            for (k, name) in names.iter().enumerate().take(n) {
+                let pick = usize::from(r[1 + k]);
+                if at + 1 < total {
+                    entries.push(((*name).to_owned(), at + 1 + pick % (total - at - 1)));
+                }
+            }
+            RawNode::Dir(entries)
+        };
+        if at < nodes.len() {
+            nodes[at] = node;
+        } else {
+            nodes.push(node);
+        }
+    }
+    if !matches!(nodes.first(), Some(RawNode::Dir(_))) {
+        nodes[0] = RawNode::Dir(Vec::new());
+    }
+    (version, nodes, content)
+}
+
+/// The structure-aware fuzz entry: builds a container from [`tree_from_bytes`], runs
+/// [`exercise`] on it, and checks that [`Volume::walk`] visits and refuses exactly what
+/// [`expected_walk`] predicts.
+///
+/// # Panics
+/// When the reader disagrees with the model (a bug).
+pub fn exercise_tree(data: &[u8]) {
+    let (version, nodes, content) = tree_from_bytes(data);
+    let Ok(bytes) = raw_container(version, "/v", &nodes, &content) else {
+        return;
+    };
+    assert!(exercise(&bytes), "a raw tree container does not open");
+    check_walk(&bytes, &nodes);
+}
+
+/// Opens a container made by [`raw_container`] and checks its walk against the model.
+///
+/// # Panics
+/// When the container does not open or its walk differs from [`expected_walk`].
+pub fn check_walk(bytes: &[u8], nodes: &[RawNode]) {
+    let c = Container::from_bytes(Bytes::copy_from_slice(bytes))
+        .unwrap_or_else(|e| panic!("a raw tree container does not open: {e}"));
+    let v = c
+        .volume("/v")
+        .unwrap_or_else(|e| panic!("the raw tree volume does not open: {e}"));
+    let mut visited = 0;
+    let walked = v.walk(|_, _| {
+        visited += 1;
+        Ok(())
+    });
+    let expected = expected_walk(nodes);
+    let error = match &walked {
+        Ok(()) => None,
+        Err(e) if e.to_string().contains("is shared") => Some("shared"),
+        Err(e) if e.to_string().contains("levels deep") => Some("depth"),
+        Err(e) => panic!("unexpected walk error: {e}"),
+    };
+    assert_eq!(
+        ExpectedWalk { visited, error },
+        expected,
+        "walk vs model ({walked:?})"
     );
 }

@@ -19,6 +19,42 @@ use crate::error::{Error, Result};
 /// Symlinks followed during one lookup before giving up (as Linux's `MAXSYMLINKS`).
 pub const MAX_SYMLINK_HOPS: usize = 40;
 
+/// Deepest directory nesting any volume may have: a directory's path has at most this many
+/// segments (so a file's has at most one more). The one limit every reader and writer of
+/// this crate applies: [`Volume::walk`] (and so `inspect`, `verify`, extraction and
+/// [`crate::write::directory_of`]), path lookups, [`crate::write::Directory::insert`] and
+/// the writer. Without a bound a few KiB of hostile header describe 100 000 nested
+/// directories, and whoever walks, prints or rewrites them pays for every level; real
+/// packages nest a few dozen levels at most, and Linux's `PATH_MAX` (4096 bytes) already
+/// stops a tree of one-letter names at 2048 levels.
+pub const MAX_DEPTH: usize = 256;
+
+/// The one-line reason given when a tree nests deeper than [`MAX_DEPTH`].
+pub(crate) fn too_deep_reason(path: &str) -> String {
+    format!(
+        "directories nested more than {MAX_DEPTH} levels deep (at {})",
+        shorten_path(path)
+    )
+}
+
+/// A path cut to a readable length for an error message (its head and tail, with the
+/// total length), so a hostile 100 000-level path cannot flood a terminal.
+pub(crate) fn shorten_path(path: &str) -> String {
+    const KEEP: usize = 60;
+    if path.len() <= 2 * KEEP + 20 {
+        return path.to_owned();
+    }
+    let mut head = KEEP;
+    while !path.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = path.len() - KEEP;
+    while !path.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{}…{} ({} bytes)", &path[..head], &path[tail..], path.len())
+}
+
 /// v2/v3 record tags.
 pub(crate) const TAG_DIR: u8 = 30;
 pub(crate) const TAG_FILE: u8 = 31;
@@ -490,6 +526,8 @@ impl Volume {
     ///
     /// A directory record reached through two parents is an error: writers never share
     /// subtrees, and walking a chain of shared directories would take exponential time.
+    /// So is a directory nested deeper than [`MAX_DEPTH`]. Memory is linear in the depth
+    /// (one path buffer, one iterator per open level).
     pub fn walk(&self, mut visit: impl FnMut(&str, &DirEntry) -> Result<()>) -> Result<()> {
         let root = self.root()?;
         let mut seen_dirs = std::collections::HashSet::new();
@@ -510,13 +548,24 @@ impl Volume {
             path.truncate(*prefix_len);
             path.push('/');
             path.push_str(&entry.name);
+            // This entry's path has `stack.len()` segments.
+            if entry.node.is_dir() && stack.len() > MAX_DEPTH {
+                return Err(Error::malformed(
+                    self.what("directory"),
+                    self.inner.header_off + entry.node.at,
+                    too_deep_reason(&path),
+                ));
+            }
             if let NodeKind::Dir { table: Some(t), .. } = entry.node.kind
                 && !seen_dirs.insert(t)
             {
                 return Err(Error::malformed(
                     self.what("directory"),
                     self.inner.header_off + t,
-                    format!("{path}: the directory record is shared with another directory entry"),
+                    format!(
+                        "{}: the directory record is shared with another directory entry",
+                        shorten_path(&path)
+                    ),
                 ));
             }
             visit(&path, &entry)?;
@@ -561,10 +610,12 @@ impl Volume {
             {
                 return self.resolve_slow(path, follow_last);
             }
-            current = child;
             depth += 1;
+            if child.is_dir() && depth > MAX_DEPTH {
+                return Err(self.lookup_too_deep(&child, path));
+            }
+            current = child;
         }
-        let _ = depth;
         Ok(Some(current))
     }
 
@@ -611,9 +662,21 @@ impl Volume {
                 }
                 continue;
             }
+            // `chain` holds the root too: a directory pushed here is `chain.len()` deep.
+            if child.is_dir() && chain.len() > MAX_DEPTH {
+                return Err(self.lookup_too_deep(&child, path));
+            }
             chain.push(child);
         }
         Ok(chain.pop())
+    }
+
+    fn lookup_too_deep(&self, dir: &Node, path: &str) -> Error {
+        Error::malformed(
+            self.what("directory"),
+            self.inner.header_off + dir.at,
+            too_deep_reason(path),
+        )
     }
 
     fn symlink_err(&self, path: &str, reason: &str) -> Error {
@@ -1038,19 +1101,47 @@ mod tests {
     }
 
     /// `walk` used to keep every level's full path prefix: memory quadratic in the depth
-    /// (this 2.6 MB header would have needed ~10 GB).
+    /// (this 2.6 MB header would have needed ~10 GB). Nesting is now capped at
+    /// [`MAX_DEPTH`]: the walk stops at the first directory below it, with a one-line error.
     #[test]
-    fn walk_of_a_deep_chain_is_linear() {
+    fn walk_of_a_deep_chain_stops_at_max_depth() {
         let n = 100_000u64;
-        let (v, _) = chain(n, &["a"]);
-        let mut visited = 0u64;
+        let (v, rec) = chain(n, &["a"]);
+        let mut visited = 0usize;
         let mut longest = 0;
         let walked = v.walk(|path, _| {
             visited += 1;
             longest = longest.max(path.len());
             Ok(())
         });
-        assert!(walked.is_ok(), "{walked:?}");
-        assert_eq!((visited, longest), (n, 2 * n as usize));
+        let err = walked.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("nested more than 256 levels deep"), "{err:?}");
+        // The record of the 257th directory, and a readable message.
+        assert!(
+            err.contains(&format!("offset {}", 100 + rec * (MAX_DEPTH as u64 + 1))),
+            "{err}"
+        );
+        assert!(err.len() < 300 && !err.contains('\n'), "{err}");
+        assert_eq!((visited, longest), (MAX_DEPTH, 2 * MAX_DEPTH));
+    }
+
+    /// Lookups apply the same limit: a path into a directory deeper than [`MAX_DEPTH`] is an
+    /// error, not a successful walk down a hostile chain; at the limit it works.
+    #[test]
+    fn lookups_stop_at_max_depth() {
+        let (v, _) = chain(MAX_DEPTH as u64 + 10, &["a"]);
+        let at_limit = "/a".repeat(MAX_DEPTH);
+        assert!(
+            v.lookup(&at_limit)
+                .is_ok_and(|n| n.is_some_and(|n| n.is_dir()))
+        );
+        let deeper = "/a".repeat(MAX_DEPTH + 1);
+        let err = v
+            .lookup(&deeper)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("nested more than 256 levels deep"), "{err:?}");
+        assert!(err.len() < 300, "{err}");
     }
 }

@@ -56,6 +56,10 @@ impl Directory {
         let Some((last, parents)) = segments.split_last() else {
             return Err(Error::Write(format!("empty path {path:?}")));
         };
+        let dirs = parents.len() + usize::from(matches!(entry, Entry::Dir(_)));
+        if dirs > MAX_DEPTH {
+            return Err(too_deep(path));
+        }
         let mut dir = self;
         for seg in parents {
             check_segment(seg)?;
@@ -80,17 +84,15 @@ impl Directory {
     }
 }
 
-/// Deepest directory nesting the writer accepts, and that [`directory_of`] reads. The
-/// writer (and dropping a [`Directory`]) recurses once per level, so without a bound a
-/// hostile container of a few KiB could overflow the stack of whoever rewrites it; 256
-/// levels stay well within a 2 MiB thread stack even unoptimised. Real packages nest a
-/// few dozen levels at most.
-pub const MAX_DEPTH: usize = 256;
+/// Deepest directory nesting the writer accepts, and that [`directory_of`] and
+/// [`Directory::insert`] build: the crate-wide [`crate::MAX_DEPTH`]. The writer (and
+/// dropping a [`Directory`]) recurses once per level, so without a bound a hostile
+/// container of a few KiB could overflow the stack of whoever rewrites it; 256 levels stay
+/// well within a 2 MiB thread stack even unoptimised.
+pub use crate::volume::MAX_DEPTH;
 
 fn too_deep(path: &str) -> Error {
-    Error::Write(format!(
-        "directories nested more than {MAX_DEPTH} levels deep (at {path:?})"
-    ))
+    Error::Write(crate::volume::too_deep_reason(path))
 }
 
 /// Whether sections get a SHA-256 checksum in the index (Wasmer writes `Sha256`).
@@ -148,7 +150,7 @@ fn check_symlink(target: &str, dir_depth: usize) -> Result<()> {
     Ok(())
 }
 
-fn put_u64(buf: &mut Vec<u8>, v: u64) {
+pub(crate) fn put_u64(buf: &mut Vec<u8>, v: u64) {
     buf.extend_from_slice(&v.to_le_bytes());
 }
 
@@ -257,7 +259,7 @@ impl VolumeWriter {
     }
 }
 
-fn volume_body(v3: bool, dir: &Directory, out: &mut Vec<u8>) -> Result<()> {
+pub(crate) fn volume_body(v3: bool, dir: &Directory, out: &mut Vec<u8>) -> Result<()> {
     let mut w = VolumeWriter {
         v3,
         header: Vec::new(),
@@ -268,15 +270,93 @@ fn volume_body(v3: bool, dir: &Directory, out: &mut Vec<u8>) -> Result<()> {
     Ok(())
 }
 
-struct Sec {
-    tag: u8,
-    data: Vec<u8>,
+pub(crate) struct Sec {
+    pub(crate) tag: u8,
+    pub(crate) data: Vec<u8>,
 }
 
 impl Sec {
     fn framed_len(&self, v3: bool) -> u64 {
         self.data.len() as u64 + if v3 { 41 } else { 9 }
     }
+}
+
+/// Frames `sections` (manifest, atoms, volumes named `names`, in that order) behind a
+/// header and an index, exactly as Wasmer's writer does.
+pub(crate) fn assemble(
+    v3: bool,
+    checksum: Checksum,
+    sections: &[Sec],
+    names: &[&str],
+) -> Result<Vec<u8>> {
+    let checksums: Vec<Option<[u8; 32]>> = sections
+        .iter()
+        .map(|s| {
+            if v3 || checksum == Checksum::Sha256 {
+                Some(sha256(&s.data))
+            } else {
+                None
+            }
+        })
+        .collect();
+
+    // Index: spans laid out from 0, sized, then shifted (webc's writer, exactly).
+    let lens: Vec<u64> = sections.iter().map(|s| s.framed_len(v3)).collect();
+    let index_ck: Vec<Option<[u8; 32]>> = checksums
+        .iter()
+        .map(|ck| {
+            if checksum == Checksum::Sha256 {
+                *ck
+            } else {
+                None
+            }
+        })
+        .collect();
+    let index_at = |delta: u64| -> Value {
+        let mut offset = delta;
+        let spans: Vec<IndexSpan> = lens
+            .iter()
+            .zip(&index_ck)
+            .map(|(&len, &checksum)| {
+                let span = IndexSpan {
+                    start: offset,
+                    len,
+                    checksum,
+                };
+                offset += len;
+                span
+            })
+            .collect();
+        index_value(&spans, names)
+    };
+    let est = 1 + 8 + cbor(&index_at(0)).len() as u64;
+    let allocated = est + est / 5;
+    let delta = 8 + 1 + 8 + allocated;
+    let mut index = cbor(&index_at(delta));
+    if index.len() as u64 > allocated {
+        return Err(Error::Write(format!(
+            "index needs {} bytes but only {allocated} were allocated",
+            index.len()
+        )));
+    }
+    index.resize(allocated as usize, 0);
+
+    let total: u64 = delta + sections.iter().map(|s| s.framed_len(v3)).sum::<u64>();
+    let mut out = Vec::with_capacity(total as usize);
+    out.extend_from_slice(crate::container::MAGIC);
+    out.extend_from_slice(if v3 { b"003" } else { b"002" });
+    out.push(TAG_INDEX);
+    put_u64(&mut out, index.len() as u64);
+    out.extend_from_slice(&index);
+    for (s, ck) in sections.iter().zip(&checksums) {
+        out.push(s.tag);
+        if v3 {
+            out.extend_from_slice(&ck.unwrap_or_else(|| sha256(&s.data)));
+        }
+        put_u64(&mut out, s.data.len() as u64);
+        out.extend_from_slice(&s.data);
+    }
+    Ok(out)
 }
 
 impl Writer {
@@ -323,75 +403,8 @@ impl Writer {
                 data,
             });
         }
-        let checksums: Vec<Option<[u8; 32]>> = sections
-            .iter()
-            .map(|s| {
-                if v3 || self.checksum == Checksum::Sha256 {
-                    Some(sha256(&s.data))
-                } else {
-                    None
-                }
-            })
-            .collect();
-
-        // Index: spans laid out from 0, sized, then shifted (webc's writer, exactly).
-        let lens: Vec<u64> = sections.iter().map(|s| s.framed_len(v3)).collect();
-        let index_ck: Vec<Option<[u8; 32]>> = checksums
-            .iter()
-            .map(|ck| {
-                if self.checksum == Checksum::Sha256 {
-                    *ck
-                } else {
-                    None
-                }
-            })
-            .collect();
         let names: Vec<&str> = self.volumes.keys().map(String::as_str).collect();
-        let index_at = |delta: u64| -> Value {
-            let mut offset = delta;
-            let spans: Vec<IndexSpan> = lens
-                .iter()
-                .zip(&index_ck)
-                .map(|(&len, &checksum)| {
-                    let span = IndexSpan {
-                        start: offset,
-                        len,
-                        checksum,
-                    };
-                    offset += len;
-                    span
-                })
-                .collect();
-            index_value(&spans, &names)
-        };
-        let est = 1 + 8 + cbor(&index_at(0)).len() as u64;
-        let allocated = est + est / 5;
-        let delta = 8 + 1 + 8 + allocated;
-        let mut index = cbor(&index_at(delta));
-        if index.len() as u64 > allocated {
-            return Err(Error::Write(format!(
-                "index needs {} bytes but only {allocated} were allocated",
-                index.len()
-            )));
-        }
-        index.resize(allocated as usize, 0);
-
-        let total: u64 = delta + sections.iter().map(|s| s.framed_len(v3)).sum::<u64>();
-        let mut out = Vec::with_capacity(total as usize);
-        out.extend_from_slice(crate::container::MAGIC);
-        out.extend_from_slice(if v3 { b"003" } else { b"002" });
-        out.push(TAG_INDEX);
-        put_u64(&mut out, index.len() as u64);
-        out.extend_from_slice(&index);
-        for (s, ck) in sections.iter().zip(&checksums) {
-            out.push(s.tag);
-            if v3 {
-                out.extend_from_slice(&ck.unwrap_or_else(|| sha256(&s.data)));
-            }
-            put_u64(&mut out, s.data.len() as u64);
-            out.extend_from_slice(&s.data);
-        }
-        Ok(out)
+        assemble(v3, self.checksum, &sections, &names)
     }
 
     /// The logical content of an opened container (manifest re-encoded from its typed form),
@@ -622,8 +635,16 @@ mod tests {
         let bytes = ok.to_bytes(Version::V2).unwrap();
         let c = crate::Container::from_bytes(bytes).unwrap();
         assert!(Writer::from_container(&c).is_ok());
-        let deep = writer(nested(MAX_DEPTH + 1).unwrap());
-        assert!(matches!(deep.to_bytes(Version::V3), Err(Error::Write(_))));
+        // `insert` refuses to build a deeper tree; the writer refuses one built by hand.
+        assert!(matches!(nested(MAX_DEPTH + 1), Err(Error::Write(_))));
+        let deep = Directory {
+            modified: 0,
+            entries: [("d".to_owned(), Entry::Dir(nested(MAX_DEPTH).unwrap()))].into(),
+        };
+        assert!(matches!(
+            writer(deep).to_bytes(Version::V3),
+            Err(Error::Write(_))
+        ));
 
         // A hand-made v2 volume of 1000 nested directories: `directory_of` refuses it
         // instead of building a tree the writer cannot handle.
@@ -647,7 +668,11 @@ mod tests {
             Bytes::new(),
             0,
         );
-        assert!(matches!(directory_of(&v), Err(Error::Write(_))));
+        let err = directory_of(&v);
+        assert!(
+            matches!(&err, Err(Error::Malformed { reason, .. }) if reason.contains("more than 256 levels")),
+            "{err:?}"
+        );
     }
 
     #[test]

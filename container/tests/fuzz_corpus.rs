@@ -30,14 +30,17 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn replay(dir: &Path) -> usize {
+/// Replays every file of `dir`; returns (files replayed, files that opened as containers).
+fn replay(dir: &Path) -> (usize, usize) {
     let files = files(dir);
+    let mut opened = 0;
     for f in &files {
         let data = std::fs::read(f).unwrap();
         let result = std::panic::catch_unwind(|| exercise(&data));
         assert!(result.is_ok(), "{} makes the reader panic", f.display());
+        opened += usize::from(result.unwrap_or(false));
     }
-    files.len()
+    (files.len(), opened)
 }
 
 #[test]
@@ -48,8 +51,14 @@ fn corpus_replays_without_panics() {
         "fuzz corpus {} is missing",
         corpus.display()
     );
-    let n = replay(&corpus);
+    let (n, opened) = replay(&corpus);
     assert!(n > 0, "fuzz corpus {} is empty", corpus.display());
+    // A corpus of inputs that no longer open would only test the first few checks of
+    // `Container::from_bytes`: at least some must get through to the volume walks.
+    assert!(
+        opened >= 10,
+        "only {opened} of {n} corpus inputs open as containers"
+    );
 }
 
 #[test]
@@ -71,7 +80,8 @@ fn seeds_open_verify_and_replay() {
         let report = c.verify();
         assert!(report.is_ok(), "{}: {:?}", f.display(), report.failures);
     }
-    replay(&seeds);
+    let (n, opened) = replay(&seeds);
+    assert_eq!(opened, n, "every seed opens");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -8,6 +8,14 @@
 //! that climbs through another symlink (`s -> ../..`, `t -> ../s/../..`). File contents are
 //! checked against the SHA-256 the container records (v2/v3) as they are written.
 //!
+//! Nothing is written before the whole package has been checked: every selected volume
+//! is walked once (the walk refuses directory records shared between entries and nesting
+//! deeper than [`webc_container::MAX_DEPTH`]), and the content it would write is added up
+//! and held against an **output budget** ([`ExtractOptions::max_output`]; by default
+//! [`default_output_budget`]: 16 × the package's size, at least 1 GiB). Overlapping file
+//! ranges are legal in webc, so a 1 MB package can describe gigabytes of files; a package
+//! over budget is refused before the destination is touched.
+//!
 //! Everything is first written into a fresh staging directory inside the destination
 //! (`DEST/.webc-extract-XXXXXX`), each file through a temporary file that is fsynced and
 //! renamed; only when the whole package has been written are `atoms/<name>` files and
@@ -35,6 +43,9 @@ pub struct ExtractOptions {
     pub atoms: bool,
     /// Volumes to write to `DEST/volumes/<dir>`: `None` = all, `Some(names)` = only these.
     pub volumes: Option<Vec<String>>,
+    /// Most bytes of file content (atoms included) to write: `None` =
+    /// [`default_output_budget`] of the package's size.
+    pub max_output: Option<u64>,
 }
 
 impl Default for ExtractOptions {
@@ -42,8 +53,39 @@ impl Default for ExtractOptions {
         ExtractOptions {
             atoms: true,
             volumes: None,
+            max_output: None,
         }
     }
+}
+
+/// The default output budget multiplies the package's size by this...
+pub const OUTPUT_BUDGET_FACTOR: u64 = 16;
+/// ...and is never less than this (1 GiB).
+pub const MIN_OUTPUT_BUDGET: u64 = 1 << 30;
+
+/// The default extraction budget for a package of `package_len` bytes:
+/// `max(16 × package_len, 1 GiB)`. webc stores every file uncompressed, so a package
+/// Wasmer wrote extracts to about its own size; only overlapping (shared) content ranges
+/// make more.
+pub fn default_output_budget(package_len: u64) -> u64 {
+    package_len
+        .saturating_mul(OUTPUT_BUDGET_FACTOR)
+        .max(MIN_OUTPUT_BUDGET)
+}
+
+/// `1.0 GiB`-style size for messages.
+fn size_text(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// What [`extract`] wrote.
@@ -191,6 +233,8 @@ pub fn extract(
     } else {
         Vec::new()
     };
+    let mut output = 0u64;
+    let mut files = 0u64;
     for name in &atom_names {
         if let Some(problem) = segment_problem(name) {
             return Err(Error::UnsafeName {
@@ -199,6 +243,46 @@ pub fn extract(
                 reason: problem.into(),
             });
         }
+        if let Some(node) = container.atom_node(name)? {
+            output = output.saturating_add(node.len());
+            files += 1;
+        }
+    }
+    // The same structural checks `inspect` and `verify` apply (shared directory records,
+    // nesting), and the bytes the package would write, before anything is written.
+    for (name, _) in &plan {
+        container.volume(name)?.walk(|_, entry| {
+            if entry.node.is_file() {
+                output = output.saturating_add(entry.node.len());
+                files += 1;
+            }
+            Ok(())
+        })?;
+    }
+    let package_len = container.as_bytes().len() as u64;
+    let budget = options
+        .max_output
+        .unwrap_or_else(|| default_output_budget(package_len));
+    if output > budget {
+        let default = if options.max_output.is_none() {
+            format!(
+                " (the default: {OUTPUT_BUDGET_FACTOR} × the package's {}, at least {})",
+                size_text(package_len),
+                size_text(MIN_OUTPUT_BUDGET)
+            )
+        } else {
+            String::new()
+        };
+        return Err(webc_container::Error::Limit {
+            what: "to extract the package".into(),
+            reason: format!(
+                "its {files} files hold {} ({output} bytes; file ranges may overlap), more than \
+                 the output budget of {} ({budget} bytes){default}; raise it with --max-output SIZE",
+                size_text(output),
+                size_text(budget),
+            ),
+        }
+        .into());
     }
 
     match fs::metadata(dest) {

@@ -142,7 +142,8 @@ pub struct VolumeInfo {
     pub modified: Option<u64>,
     /// v3: the root directory's recorded Merkle hash (hex).
     pub hash: Option<String>,
-    /// Every entry below the root, depth-first pre-order, children sorted by name bytes.
+    /// Every entry below the root, depth-first pre-order, children sorted by name bytes
+    /// (empty from [`PackageInfo::summary`]).
     pub entries: Vec<EntryInfo>,
 }
 
@@ -174,8 +175,23 @@ impl PackageInfo {
     /// the package hash, and every atom for its signature check.
     ///
     /// # Errors
-    /// A volume or the atoms section that cannot be parsed.
+    /// A volume or the atoms section that cannot be parsed, or a volume tree the walk
+    /// refuses (a shared directory record, nesting deeper than [`webc_container::MAX_DEPTH`]).
     pub fn from_container(container: &Container) -> Result<Self> {
+        Self::collect(container, true)
+    }
+
+    /// Like [`PackageInfo::from_container`] but without the volume entries: each
+    /// [`VolumeInfo`] has its counts and an empty `entries` list. Memory stays small
+    /// however many entries a volume has; the trees are still walked (and refused) alike.
+    ///
+    /// # Errors
+    /// As [`PackageInfo::from_container`].
+    pub fn summary(container: &Container) -> Result<Self> {
+        Self::collect(container, false)
+    }
+
+    fn collect(container: &Container, with_entries: bool) -> Result<Self> {
         let manifest = container.manifest();
         let bytes = container.as_bytes();
         let package = manifest
@@ -248,7 +264,7 @@ impl PackageInfo {
         let mut volumes = Vec::new();
         let names: Vec<String> = container.volume_names().map(str::to_owned).collect();
         for name in names {
-            volumes.push(volume_info(&container.volume(&name)?)?);
+            volumes.push(walk_volume(&container.volume(&name)?, with_entries)?);
         }
 
         // The container decoded these bytes already, so this only fails on CBOR that
@@ -281,8 +297,12 @@ impl PackageInfo {
 /// Walks a whole volume into a [`VolumeInfo`].
 ///
 /// # Errors
-/// The volume's header is malformed.
+/// The volume's header is malformed, or its tree is refused by [`Volume::walk`].
 pub fn volume_info(volume: &Volume) -> Result<VolumeInfo> {
+    walk_volume(volume, true)
+}
+
+fn walk_volume(volume: &Volume, with_entries: bool) -> Result<VolumeInfo> {
     let root = volume.root()?;
     let mut info = VolumeInfo {
         name: volume.name().to_owned(),
@@ -304,6 +324,9 @@ pub fn volume_info(volume: &Volume) -> Result<VolumeInfo> {
                 info.total_size += node.len();
             }
             EntryKind::Symlink => info.symlinks += 1,
+        }
+        if !with_entries {
+            return Ok(());
         }
         info.entries.push(EntryInfo {
             path: path.to_owned(),

@@ -183,6 +183,17 @@ pub(crate) fn fs_volume(base_dir: &Path, host: &Path, volume: &str) -> Result<Di
         };
 
         let smeta = full.symlink_metadata().map_err(|e| Error::io(full, e))?;
+        // The container's one nesting limit, checked as the tree is built (the writer
+        // would refuse it later, after building and dropping a tree of any depth).
+        if parents.len() + usize::from(smeta.is_dir()) > webc_container::MAX_DEPTH {
+            return Err(Error::UnsupportedPath {
+                path: full.to_path_buf(),
+                reason: format!(
+                    "directories nested more than {} levels deep",
+                    webc_container::MAX_DEPTH
+                ),
+            });
+        }
         let leaf = if smeta.file_type().is_symlink() {
             Some(symlink_entry(full, &names, volume)?)
         } else if full.is_file() {

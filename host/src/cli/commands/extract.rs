@@ -21,6 +21,12 @@ use crate::cli::{CmdResult, human_size, open_package};
 /// DIR is created if missing. A non-empty DIR is refused unless --force is given; then the
 /// atoms and volume directories the package provides are replaced and everything else in
 /// DIR is left alone.
+///
+/// Before anything is written the whole package is checked: directory records shared
+/// between entries and nesting deeper than 256 levels are refused (as by inspect and
+/// verify), and the bytes it would write must fit the output budget: 16 × the package's
+/// size, at least 1 GiB, unless --max-output says otherwise (file ranges may overlap, so a
+/// small package can describe gigabytes of files).
 #[derive(Debug, clap::Args)]
 pub struct ExtractCommand {
     /// The .webc file.
@@ -41,6 +47,14 @@ pub struct ExtractCommand {
     /// Extract into a non-empty DIR, replacing what the package provides.
     #[arg(long, short = 'f')]
     force: bool,
+    /// Write at most this much file content (e.g. 8GiB; default: 16 × the package's size,
+    /// at least 1 GiB).
+    #[arg(long, value_name = "SIZE", value_parser = parse_max_output)]
+    max_output: Option<u64>,
+}
+
+fn parse_max_output(text: &str) -> Result<u64, String> {
+    webc_host::permissions::parse_size(text)
 }
 
 impl ExtractCommand {
@@ -76,6 +90,7 @@ impl ExtractCommand {
             } else {
                 Some(self.volumes.clone())
             },
+            max_output: self.max_output,
         };
         let summary = extract(&container, &self.dir, &options).with_context(|| {
             format!(

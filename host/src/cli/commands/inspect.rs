@@ -22,7 +22,8 @@ const DEFAULT_MAX_ENTRIES: usize = 50;
 ///
 /// Human output lists at most 50 entries per directory (then `… N more entries`);
 /// `--all` lists everything, `--depth N` stops descending after N levels. `--json`
-/// always contains every entry and is described in docs/inspect-json.md.
+/// always contains every entry and is described in docs/inspect-json.md. A volume whose
+/// directories nest deeper than 256 levels, or share a directory record, is refused.
 #[derive(Debug, clap::Args)]
 pub struct InspectCommand {
     /// The .webc file.
@@ -43,7 +44,13 @@ impl InspectCommand {
     /// Runs the command.
     pub fn execute(self) -> CmdResult {
         let container = open_package(&self.package)?;
-        let info = PackageInfo::from_container(&container)?;
+        // The text form prints trees straight from the volumes (bounded by --depth and the
+        // per-directory limit); only JSON needs every entry's path in memory.
+        let info = if self.json {
+            PackageInfo::from_container(&container)?
+        } else {
+            PackageInfo::summary(&container)?
+        };
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         if self.json {
             // `io::Error::from` keeps the original I/O error (a closed pipe stays recognisable).
