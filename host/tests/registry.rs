@@ -915,6 +915,34 @@ fn group_writable_and_foreign_owned_plugins_are_refused() {
         Status::Ok
     );
 
+    // A symlink out of a safe directory into a group-writable one: whoever may write
+    // there may replace the plugin.
+    let elsewhere = plugin_dir(&[("echo.so", &echo)]);
+    chmod(elsewhere.path(), 0o770);
+    let linked = plugin_dir(&[]);
+    std::os::unix::fs::symlink(
+        elsewhere.path().join("echo.so"),
+        linked.path().join("link.so"),
+    )
+    .unwrap();
+    let r = discover(linked.path());
+    let real_dir = fs::canonicalize(elsewhere.path()).unwrap();
+    assert_eq!(
+        quarantine_of(&r, "link.so"),
+        format!(
+            "in directory {}, which is writable by group (mode 770): the group's members could \
+             plant a plugin there; run `chmod go-w {}`",
+            real_dir.display(),
+            real_dir.display()
+        )
+    );
+    assert!(!entry_at(&r, "link.so").is_loaded());
+    chmod(elsewhere.path(), 0o700);
+    assert_eq!(
+        discover(linked.path()).get("test-echo").unwrap().check(),
+        Status::Ok
+    );
+
     // Foreign-owned: only root can give a file away.
     if euid() != 0 {
         eprintln!(

@@ -10,9 +10,10 @@
 //! runs as us, so a plugin directory must be owned by us or by root and not writable by
 //! group or others (`o+w` with or without the sticky bit, which stops others deleting
 //! files, not adding them); otherwise it is refused whole (listed with the reason and the
-//! command that fixes it, nothing in it loaded). A plugin file is held to the same rule
-//! (checked on the file a symlink leads to) and quarantined if it fails. A file reached
-//! twice (same canonical path) counts once.
+//! command that fixes it, nothing in it loaded). A plugin file is held to the same rule,
+//! and so is the directory it really is in (a symlink may lead elsewhere), both checked on
+//! what the symlinks lead to; a file that fails is quarantined before it is opened. A file
+//! reached twice (same canonical path) counts once.
 //!
 //! **Skipped candidates**: a `*.so` name that is not a plugin file — a directory, a FIFO,
 //! a device or socket, a dangling or looping symlink — or a file we may not read is listed
@@ -488,6 +489,19 @@ fn describe(
     };
     if let Some(why) = discovery::untrusted(&meta, path, discovery::Kind::File) {
         return Some(Entry::unusable(path.to_owned(), origin, why, false));
+    }
+    // A symlink may lead out of the (checked) plugin directory: whoever may write the
+    // directory the file really is in may replace it, so that directory passes the rule too.
+    if let Some(parent) = canonical.parent()
+        && let Ok(parent_meta) = std::fs::metadata(parent)
+        && let Some(why) = discovery::untrusted(&parent_meta, parent, discovery::Kind::Dir)
+    {
+        return Some(Entry::unusable(
+            path.to_owned(),
+            origin,
+            format!("in directory {}, which is {why}", parent.display()),
+            false,
+        ));
     }
     // Neither cached nor dlopened: a file we may not read (a permission, not a broken
     // plugin) is listed as such and looked at again next time. Opening cannot block: it
