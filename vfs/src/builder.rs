@@ -1,12 +1,14 @@
 //! [`VfsBuilder`]: volumes from the manifest, user grants, then `/tmp`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use webc_container::{Container, EntryKind, Version, Volume};
 
 use crate::error::{Result, VfsError};
+use crate::mem::MemFs;
 use crate::ns::{Mount, MountKind, Namespace, SYNTHETIC_DEV};
 use crate::vfs::Vfs;
 
@@ -33,15 +35,29 @@ struct Grant {
     mode: Mode,
 }
 
+/// The default byte budget of the private `/tmp` ([`VfsBuilder::tmp_size`]): 256 MiB.
+pub const DEFAULT_TMP_SIZE: u64 = 256 << 20;
+
 /// Builds a [`Vfs`]. Mount order, whatever the order of the calls: container volumes (in
 /// the order they were added), then granted host directories (in order), then the private
 /// `/tmp`; a later mount at the same guest path shadows an earlier one, mounts nested below
 /// another stay visible.
-#[derive(Default)]
 pub struct VfsBuilder {
     volumes: Vec<VolumeMount>,
     grants: Vec<Grant>,
     tmp: bool,
+    tmp_size: u64,
+}
+
+impl Default for VfsBuilder {
+    fn default() -> Self {
+        VfsBuilder {
+            volumes: Vec::new(),
+            grants: Vec::new(),
+            tmp: false,
+            tmp_size: DEFAULT_TMP_SIZE,
+        }
+    }
 }
 
 impl std::fmt::Debug for VfsBuilder {
@@ -64,6 +80,7 @@ impl std::fmt::Debug for VfsBuilder {
                     .collect::<Vec<_>>(),
             )
             .field("tmp", &self.tmp)
+            .field("tmp_size", &self.tmp_size)
             .finish()
     }
 }
@@ -211,17 +228,30 @@ impl VfsBuilder {
         Ok(self)
     }
 
-    /// Whether to mount a private, writable `/tmp` (a fresh host temporary directory, mode
-    /// 0700, removed when the [`Vfs`] is dropped). Off by default.
+    /// Whether to mount a private, writable `/tmp`. Off by default. It lives in the
+    /// process's memory, never on the host's disk — nothing to remove afterwards, nothing
+    /// left behind however the process ends — and holds at most
+    /// [`tmp_size`](VfsBuilder::tmp_size) bytes.
     pub fn tmp(mut self, on: bool) -> Self {
         self.tmp = on;
+        self
+    }
+
+    /// The byte budget of the private `/tmp` (default [`DEFAULT_TMP_SIZE`], 256 MiB): file
+    /// contents (as allocated), symlink targets, and a fixed overhead per inode (256 bytes)
+    /// and per directory entry (64 bytes plus the name), so many empty files are bounded
+    /// as well as large ones. Writes, `truncate`, `allocate` and creations beyond it fail with
+    /// `Errno::Nospc`; removing files gives the space back. Has no effect without
+    /// [`tmp(true)`](VfsBuilder::tmp).
+    pub fn tmp_size(mut self, bytes: u64) -> Self {
+        self.tmp_size = bytes;
         self
     }
 
     /// Builds the namespace.
     ///
     /// # Errors
-    /// The private `/tmp` cannot be created.
+    /// None today (kept for mounts that may fail to set up).
     pub fn build(self) -> Result<Vfs> {
         let mut mounts = Vec::new();
         for v in self.volumes {
@@ -262,30 +292,19 @@ impl VfsBuilder {
                 label,
             });
         }
-        let tmp = if self.tmp {
-            let tmp = tempfile::Builder::new()
-                .prefix("webc-vfs-tmp-")
-                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-                .tempdir()
-                .map_err(VfsError::Tmp)?;
-            let dir =
-                Dir::open_ambient_dir(tmp.path(), ambient_authority()).map_err(VfsError::Tmp)?;
+        if self.tmp {
             mounts.push(Mount {
                 guest: vec!["tmp".to_owned()],
-                kind: MountKind::Host {
-                    dir,
-                    writable: true,
+                kind: MountKind::Mem {
+                    fs: Arc::new(MemFs::new(self.tmp_size)),
                 },
                 dev: 0,
-                label: format!("private tmp {}", tmp.path().display()),
+                label: format!("private tmp in memory ({} bytes)", self.tmp_size),
             });
-            Some(tmp)
-        } else {
-            None
-        };
+        }
         for (i, m) in mounts.iter_mut().enumerate() {
             m.dev = SYNTHETIC_DEV + 1 + i as u64;
         }
-        Ok(Vfs::new(Namespace::new(mounts), tmp))
+        Ok(Vfs::new(Namespace::new(mounts)))
     }
 }

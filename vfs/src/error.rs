@@ -24,9 +24,6 @@ pub enum VfsError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The private `/tmp` could not be created.
-    #[error("cannot create the private /tmp directory: {0}")]
-    Tmp(std::io::Error),
     /// The container refused a volume operation (missing volume, malformed header, ...).
     #[error("volume {volume:?}: {source}")]
     Volume {

@@ -9,7 +9,10 @@
 //! and v3 mounts nothing; mappings `from` a dependency are refused); (2) host directories the
 //! user granted, read-only or read-write, opened with cap-std (ambient authority opens only
 //! the granted directory; everything below goes through its `Dir`); (3) a private writable
-//! `/tmp` (a fresh 0700 host temporary directory, removed when the [`Vfs`] is dropped). A later
+//! `/tmp`, a file system in the process's memory with a byte budget
+//! ([`VfsBuilder::tmp_size`], default [`DEFAULT_TMP_SIZE`] = 256 MiB; beyond it → `Nospc`),
+//! so it never touches the host's disk and nothing of it outlives the process, whatever
+//! ends it (module `mem` documents its rules; its errnos are tmpfs's). A later
 //! mount at the same guest path shadows an earlier one; mounts nested below another stay
 //! visible. `/` and the ancestors of mount points that no mount provides are synthetic
 //! read-only directories listing their children; a mount point also shadows a same-named
@@ -43,7 +46,8 @@
 //! append-mode writes go to the current end of the file, and `pwrite` ignores append). Inode
 //! numbers of volume entries are the entry's record offset + 1, with one `dev` per mount, so
 //! the same path yields the same `ino` for the life of the [`Vfs`]; synthetic directories use
-//! their own `dev`; host entries report the host's `dev`/`ino`. Volume entries have `nlink` 1
+//! their own `dev`; host entries report the host's `dev`/`ino`; `/tmp` entries the mount's
+//! `dev` and their own inode numbers (never reused in a run). Volume entries have `nlink` 1
 //! and v3's modification time (seconds → nanoseconds; 0 in v1/v2) as all three times.
 //! `readdir` lists `.` and `..`, then the entries sorted by name bytes; cookie *n* continues
 //! after entry *n* of a snapshot taken when listing (re)starts at cookie 0, so a directory
@@ -73,9 +77,10 @@
 mod builder;
 mod error;
 mod host;
+mod mem;
 mod ns;
 mod vfs;
 
-pub use builder::{Mode, VfsBuilder};
+pub use builder::{DEFAULT_TMP_SIZE, Mode, VfsBuilder};
 pub use error::{Result, VfsError};
 pub use vfs::Vfs;

@@ -8,12 +8,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use cap_std::fs::Dir;
 use webc_container::{EntryKind, Node, Volume};
 use webc_runner_api::fs::{Errno, FsResult};
 
 use crate::host::host_errno;
+use crate::mem::{self, MemFs};
 
 /// Symlinks followed during one resolution (as Linux's `MAXSYMLINKS`).
 pub(crate) const MAX_SYMLINK_HOPS: usize = webc_container::MAX_SYMLINK_HOPS;
@@ -34,6 +36,8 @@ pub(crate) enum MountKind {
     },
     /// A host directory opened with cap-std.
     Host { dir: Dir, writable: bool },
+    /// The private `/tmp`: a writable file system in memory.
+    Mem { fs: Arc<MemFs> },
 }
 
 /// One mount.
@@ -49,13 +53,23 @@ pub(crate) struct Mount {
 
 impl Mount {
     pub(crate) fn writable(&self) -> bool {
-        matches!(self.kind, MountKind::Host { writable: true, .. })
+        matches!(
+            self.kind,
+            MountKind::Host { writable: true, .. } | MountKind::Mem { .. }
+        )
     }
 
     pub(crate) fn dir(&self) -> Option<&Dir> {
         match &self.kind {
             MountKind::Host { dir, .. } => Some(dir),
-            MountKind::Volume { .. } => None,
+            MountKind::Volume { .. } | MountKind::Mem { .. } => None,
+        }
+    }
+
+    pub(crate) fn mem(&self) -> Option<&Arc<MemFs>> {
+        match &self.kind {
+            MountKind::Mem { fs } => Some(fs),
+            MountKind::Volume { .. } | MountKind::Host { .. } => None,
         }
     }
 }
@@ -89,6 +103,8 @@ pub(crate) enum At {
     },
     /// A path below a host mount's directory; resolved by cap-std when it is used.
     Host { mount: usize, rel: PathBuf },
+    /// An inode of an in-memory mount (it existed when resolved).
+    Mem { mount: usize, ino: u64 },
 }
 
 /// A position in the namespace.
@@ -294,6 +310,23 @@ impl Namespace {
                     _ => synthetic,
                 }
             }
+            MountKind::Mem { fs } => {
+                let mut ino = mem::ROOT;
+                for seg in rel {
+                    match fs.lookup(ino, seg) {
+                        Ok(i) => ino = i,
+                        Err(_) => return synthetic,
+                    }
+                }
+                match fs.filetype(ino) {
+                    Ok(webc_runner_api::fs::FileType::Directory) => Loc {
+                        path,
+                        mnode: Some(idx),
+                        at: At::Mem { mount: m, ino },
+                    },
+                    _ => synthetic,
+                }
+            }
         }
     }
 
@@ -308,6 +341,10 @@ impl Namespace {
                 mount: m,
                 rel: PathBuf::new(),
             },
+            MountKind::Mem { .. } => At::Mem {
+                mount: m,
+                ino: mem::ROOT,
+            },
         }
     }
 
@@ -315,8 +352,13 @@ impl Namespace {
     pub(crate) fn volume(&self, m: usize) -> Option<&Volume> {
         match &self.mounts[m].kind {
             MountKind::Volume { volume, .. } => Some(volume),
-            MountKind::Host { .. } => None,
+            MountKind::Host { .. } | MountKind::Mem { .. } => None,
         }
+    }
+
+    /// The in-memory file system of a memory mount.
+    pub(crate) fn mem(&self, m: usize) -> FsResult<&Arc<MemFs>> {
+        self.mounts[m].mem().ok_or(Errno::Io)
     }
 
     fn host_dir(&self, m: usize) -> FsResult<&Dir> {
@@ -328,6 +370,13 @@ impl Namespace {
     pub(crate) fn require_dir(&self, loc: &Loc) -> FsResult<()> {
         match &loc.at {
             At::Volume { node, .. } if !node.is_dir() => Err(Errno::Notdir),
+            At::Mem { mount, ino } => {
+                if self.mem(*mount)?.filetype(*ino)? == webc_runner_api::fs::FileType::Directory {
+                    Ok(())
+                } else {
+                    Err(Errno::Notdir)
+                }
+            }
             _ => Ok(()),
         }
     }
@@ -383,6 +432,45 @@ impl Namespace {
         Ok((parent, (*last).to_owned()))
     }
 
+    /// Where the target of a symlink of mount `mount` sitting in `link_dir` would be created:
+    /// the directory (all but the last segment resolved with the symlink rules: an absolute
+    /// target or one climbing out of the mount → `Perm`) and the last segment.
+    ///
+    /// # Errors
+    /// As [`Namespace::resolve`].
+    pub(crate) fn resolve_link_parent(
+        &self,
+        link_dir: &Loc,
+        target: &str,
+        mount: usize,
+    ) -> FsResult<(Loc, String)> {
+        if target.starts_with('/') {
+            return Err(Errno::Perm);
+        }
+        let floor = Some(self.mounts[mount].guest.len());
+        let mut segs: Vec<&str> = target
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect();
+        let Some(last) = segs.pop() else {
+            return Err(Errno::Isdir);
+        };
+        if last == ".." {
+            return Err(Errno::Isdir);
+        }
+        let pending = segs
+            .iter()
+            .rev()
+            .map(|s| Seg {
+                name: (*s).to_owned(),
+                floor,
+            })
+            .collect();
+        let parent = self.walk(link_dir.clone(), pending, true)?;
+        self.require_dir(&parent)?;
+        Ok((parent, last.to_owned()))
+    }
+
     fn walk(&self, mut cur: Loc, mut pending: Vec<Seg>, follow_last: bool) -> FsResult<Loc> {
         let mut hops = 0usize;
         while let Some(seg) = pending.pop() {
@@ -400,6 +488,11 @@ impl Namespace {
                     }
                     Some((node.symlink_target().unwrap_or_default().to_owned(), *mount))
                 }
+                At::Mem { mount, ino } => match self.mem(*mount)?.symlink_target(*ino)? {
+                    Some(_) if is_last && !follow_last => return Ok(child),
+                    Some(target) => Some((target, *mount)),
+                    None => None,
+                },
                 _ => None,
             };
             let Some((target, mount)) = target else {
@@ -471,6 +564,14 @@ impl Namespace {
                     rel: rel.join(name),
                 },
             }),
+            At::Mem { mount, ino } => Ok(Loc {
+                path,
+                mnode: None,
+                at: At::Mem {
+                    mount: *mount,
+                    ino: self.mem(*mount)?.lookup(*ino, name)?,
+                },
+            }),
         }
     }
 
@@ -519,6 +620,33 @@ impl Namespace {
                     at: At::Host {
                         mount: *mount,
                         rel: comps.iter().collect(),
+                    },
+                })
+            }
+            At::Mem { mount, ino } if *ino != mem::ROOT => {
+                // Where the directory is now (it may have been renamed since).
+                let mut comps = self.mem(*mount)?.path_of(*ino)?;
+                let guest = &self.mounts[*mount].guest;
+                if below_floor(guest.len() + comps.len()) {
+                    return Err(Errno::Perm);
+                }
+                comps.pop();
+                let mut path = guest.clone();
+                path.extend(comps.iter().cloned());
+                if let Some(n) = self.mnode_of(&path) {
+                    return Ok(self.loc_at_mnode(n));
+                }
+                let fs = self.mem(*mount)?;
+                let mut parent = mem::ROOT;
+                for c in &comps {
+                    parent = fs.lookup(parent, c)?;
+                }
+                Ok(Loc {
+                    path,
+                    mnode: None,
+                    at: At::Mem {
+                        mount: *mount,
+                        ino: parent,
                     },
                 })
             }
@@ -573,7 +701,7 @@ impl Namespace {
     fn source_len(&self, m: usize) -> usize {
         match &self.mounts[m].kind {
             MountKind::Volume { source, .. } => source.len(),
-            MountKind::Host { .. } => 0,
+            MountKind::Host { .. } | MountKind::Mem { .. } => 0,
         }
     }
 

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use bytes::Bytes;
-use cap_fs_ext::{DirExt as _, FollowSymlinks, OpenOptionsFollowExt as _};
+use cap_fs_ext::{
+    DirExt as _, FollowSymlinks, OpenOptionsFollowExt as _, OpenOptionsMaybeDirExt as _,
+};
 use cap_std::fs::Metadata;
 use webc_runner_api::fs::{
     DirEntry, Errno, FileSystem, FileType, FsResult, Handle, HandleInfo, OpenOptions, Preopen,
@@ -19,6 +21,7 @@ use crate::host::{
     entry_filetype, host_errno, host_filetype, host_stat, system_time, time_spec, volume_filetype,
     volume_stat,
 };
+use crate::mem::MemFs;
 use crate::ns::{At, Loc, Namespace, SYNTHETIC_DEV, ends_as_dir, rel_or_dot};
 
 /// The host file system of one job: container volumes, granted host directories and a
@@ -31,8 +34,6 @@ pub struct Vfs {
     preopens: Vec<Preopen>,
     /// Serialises "find the end, write there" of append-mode writes.
     append: Mutex<()>,
-    /// The private `/tmp` (removed on drop).
-    tmp: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for Vfs {
@@ -48,7 +49,7 @@ impl std::fmt::Debug for Vfs {
                     .collect::<Vec<_>>(),
             )
             .field("open_handles", &read_lock(&self.handles).len())
-            .field("tmp", &self.tmp.as_ref().map(|t| t.path().to_owned()))
+            .field("tmp_usage", &self.tmp_usage())
             .finish()
     }
 }
@@ -78,6 +79,22 @@ enum Kind {
         mount: usize,
         file: File,
     },
+    /// A regular file of the in-memory `/tmp`.
+    MemFile(MemOpen),
+}
+
+/// An open file of an in-memory mount: counted as open until dropped, so an unlinked file
+/// lives (and stays charged) until its last handle goes.
+struct MemOpen {
+    fs: Arc<MemFs>,
+    dev: u64,
+    ino: u64,
+}
+
+impl Drop for MemOpen {
+    fn drop(&mut self) {
+        self.fs.close_file(self.ino);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -106,19 +123,36 @@ fn retry<T>(mut f: impl FnMut() -> std::io::Result<T>) -> FsResult<T> {
     }
 }
 
+/// `path` without a trailing run of `/` and `.` segments (`"."` if nothing is left).
+fn trim_dir_ending(path: &str) -> &str {
+    let mut p = path;
+    loop {
+        let t = p.trim_end_matches('/');
+        let t = if t == "." {
+            ""
+        } else {
+            t.strip_suffix("/.").unwrap_or(t)
+        };
+        if t.len() == p.len() {
+            break;
+        }
+        p = t;
+    }
+    if p.is_empty() { "." } else { p }
+}
+
 fn is_dot(name: &str) -> bool {
     name == "." || name == ".."
 }
 
 impl Vfs {
-    pub(crate) fn new(ns: Namespace, tmp: Option<tempfile::TempDir>) -> Vfs {
+    pub(crate) fn new(ns: Namespace) -> Vfs {
         let mut vfs = Vfs {
             ns,
             handles: RwLock::new(HashMap::new()),
             next: AtomicU64::new(1),
             preopens: Vec::new(),
             append: Mutex::new(()),
-            tmp,
         };
         let mut preopens = vec![Preopen {
             guest_path: "/".to_owned(),
@@ -151,9 +185,22 @@ impl Vfs {
         (self.ns.tree[at].mount == Some(i)).then_some(at)
     }
 
-    /// The host directory backing the private `/tmp`, if there is one.
-    pub fn tmp_dir(&self) -> Option<&std::path::Path> {
-        self.tmp.as_ref().map(|t| t.path())
+    /// The private `/tmp`'s usage, if there is one: bytes charged against its budget (see
+    /// [`crate::VfsBuilder::tmp_size`]) and the budget.
+    pub fn tmp_usage(&self) -> Option<(u64, u64)> {
+        self.ns
+            .mounts
+            .iter()
+            .find_map(|m| m.mem())
+            .map(|fs| fs.usage())
+    }
+
+    /// The in-memory file system and inode of a memory location.
+    fn mem<'a>(&'a self, loc: &Loc) -> Option<(&'a Arc<MemFs>, u64)> {
+        match &loc.at {
+            At::Mem { mount, ino } => Some((self.ns.mounts[*mount].mem()?, *ino)),
+            _ => None,
+        }
     }
 
     fn insert(&self, open: Open) -> Handle {
@@ -192,7 +239,7 @@ impl Vfs {
 
     fn writable(&self, loc: &Loc) -> bool {
         match &loc.at {
-            At::Host { mount, .. } => self.ns.mounts[*mount].writable(),
+            At::Host { mount, .. } | At::Mem { mount, .. } => self.ns.mounts[*mount].writable(),
             _ => false,
         }
     }
@@ -201,7 +248,9 @@ impl Vfs {
     fn fs_id(&self, loc: &Loc) -> u64 {
         match &loc.at {
             At::Synthetic(_) => SYNTHETIC_DEV,
-            At::Volume { mount, .. } | At::Host { mount, .. } => self.ns.mounts[*mount].dev,
+            At::Volume { mount, .. } | At::Host { mount, .. } | At::Mem { mount, .. } => {
+                self.ns.mounts[*mount].dev
+            }
         }
     }
 
@@ -222,6 +271,12 @@ impl Vfs {
             && !io(d.metadata(p))?.is_dir()
         {
             return Err(Errno::Notdir);
+        }
+        if !follow && ends_as_dir(path) && matches!(loc.at, At::Mem { .. }) {
+            // As on a host grant, where cap-std gets the path without its ending once the
+            // whole of it proved to be a directory: a symlink there is the link itself
+            // (`readlink("l/")` reads `l`).
+            return self.ns.resolve(&start, trim_dir_ending(path), false);
         }
         Ok(loc)
     }
@@ -291,6 +346,7 @@ impl Vfs {
                 };
                 Ok(host_stat(&io(md)?))
             }
+            At::Mem { mount, ino } => self.ns.mem(*mount)?.stat(*ino, self.ns.mounts[*mount].dev),
         }
     }
 
@@ -323,6 +379,11 @@ impl Vfs {
                     let ino = rustix::fs::DirEntryExt::ino(&e);
                     let ft = e.file_type().map_or(FileType::Unknown, entry_filetype);
                     entries.insert(name.to_owned(), (ino, ft));
+                }
+            }
+            At::Mem { mount, ino } => {
+                for (name, ino, ft) in self.ns.mem(*mount)?.list(*ino)? {
+                    entries.insert(name, (ino, ft));
                 }
             }
         }
@@ -415,12 +476,99 @@ impl Vfs {
         }))
     }
 
+    /// Opens an existing entry of an in-memory mount, as `openat(2)` would on tmpfs.
+    fn open_mem(&self, loc: Loc, o: OpenOptions) -> FsResult<Handle> {
+        let At::Mem { mount, ino } = loc.at else {
+            return Err(Errno::Io);
+        };
+        let fs = self.ns.mem(mount)?;
+        if o.create && o.exclusive {
+            return Err(Errno::Exist);
+        }
+        let write = o.write || o.append;
+        let os_write = write || o.create || o.truncate;
+        match fs.filetype(ino)? {
+            FileType::Directory if os_write => Err(Errno::Isdir),
+            FileType::Directory => Ok(self.insert_dir(loc)),
+            // Only reachable with `follow == false` (`O_NOFOLLOW`).
+            FileType::SymbolicLink => Err(Errno::Loop),
+            _ if o.directory => Err(Errno::Notdir),
+            _ => {
+                fs.open_file(ino, o.truncate)?;
+                Ok(self.insert_mem_file(fs, mount, ino, o))
+            }
+        }
+    }
+
+    /// Creates and opens `name` in the in-memory directory `parent` (`path` as given).
+    fn create_mem(&self, parent: &Loc, name: &str, path: &str, o: OpenOptions) -> FsResult<Handle> {
+        if ends_as_dir(path) {
+            // Reached only when the path does not resolve: a host grant answers so
+            // (cap-std); Linux would say `Isdir`.
+            return Err(Errno::Noent);
+        }
+        let (mut parent, mut name) = (parent.clone(), name.to_owned());
+        // A dangling symlink in the last place is followed and its target created, as
+        // `open(O_CREAT)` does (not with `exclusive`: then the link itself exists).
+        for _ in 0..=crate::ns::MAX_SYMLINK_HOPS {
+            let At::Mem { mount, ino: dir } = parent.at else {
+                // The link leads into another mount (nested in this one).
+                return Err(Errno::Perm);
+            };
+            let fs = self.ns.mem(mount)?;
+            if self.is_mount_point(&parent, &name)
+                || (o.exclusive && (is_dot(&name) || fs.lookup(dir, &name).is_ok()))
+            {
+                return Err(Errno::Exist);
+            }
+            if is_dot(&name) {
+                return Err(Errno::Noent);
+            }
+            match fs.create_file(dir, &name) {
+                Ok(ino) => return Ok(self.insert_mem_file(fs, mount, ino, o)),
+                Err(Errno::Exist) if o.follow => {}
+                // `O_NOFOLLOW` on a symlink.
+                Err(Errno::Exist) => return Err(Errno::Loop),
+                Err(e) => return Err(e),
+            }
+            let Some(target) = fs
+                .lookup(dir, &name)
+                .and_then(|ino| fs.symlink_target(ino))?
+            else {
+                // Another creator was faster.
+                return Err(Errno::Exist);
+            };
+            if ends_as_dir(&target) {
+                return Err(Errno::Isdir);
+            }
+            (parent, name) = self.ns.resolve_link_parent(&parent, &target, mount)?;
+        }
+        Err(Errno::Loop)
+    }
+
+    /// Registers a handle for a file of memory mount `mount` already counted as open.
+    fn insert_mem_file(&self, fs: &Arc<MemFs>, mount: usize, ino: u64, o: OpenOptions) -> Handle {
+        self.insert(Open {
+            kind: Kind::MemFile(MemOpen {
+                fs: Arc::clone(fs),
+                dev: self.ns.mounts[mount].dev,
+                ino,
+            }),
+            filetype: FileType::RegularFile,
+            read: o.read,
+            write: o.write || o.append,
+            append: o.append,
+            pos: 0,
+        })
+    }
+
     /// Read-only mounts answer `Perm`; a writable mount's handle not opened for writing `Badf`.
     fn check_modify(&self, open: &Open, need_write_handle: bool) -> FsResult<()> {
         let writable_mount = match &open.kind {
             Kind::Dir { loc, .. } => self.writable(loc),
             Kind::VolumeFile { .. } => false,
             Kind::HostFile { mount, .. } => self.ns.mounts[*mount].writable(),
+            Kind::MemFile(_) => true,
         };
         if !writable_mount {
             return Err(Errno::Perm);
@@ -446,6 +594,7 @@ impl Vfs {
                 Ok(n)
             }
             Kind::HostFile { file, .. } => retry(|| file.read_at(buf, pos)),
+            Kind::MemFile(m) => m.fs.read_at(m.ino, buf, pos),
         }
     }
 
@@ -467,12 +616,24 @@ impl FileSystem for Vfs {
             return Err(Errno::Inval);
         }
         let wants_write = o.write || o.append || o.create || o.truncate;
+        if o.create
+            && o.exclusive
+            && !ends_as_dir(path)
+            && let Ok((parent, name)) = self.resolve_parent(dir, path)
+            && self.mem(&parent).is_some()
+        {
+            // Whatever the name is — a symlink too, dangling or not — it exists.
+            return self.create_mem(&parent, &name, path, o);
+        }
         let loc = match self.resolve(dir, path, o.follow) {
             Ok(loc) => loc,
             Err(Errno::Noent) if wants_write => {
                 // Creating in a read-only place is refused as such (as wasmtime does).
                 return match self.resolve_parent(dir, path) {
                     Ok((parent, _)) if !self.writable(&parent) => Err(Errno::Perm),
+                    Ok((parent, name)) if o.create && self.mem(&parent).is_some() => {
+                        self.create_mem(&parent, &name, path, o)
+                    }
                     Ok(_) => Err(Errno::Noent),
                     Err(e) => Err(self.create_error(dir, path, e)),
                 };
@@ -506,6 +667,7 @@ impl FileSystem for Vfs {
                 }
             },
             At::Host { .. } => self.open_host(loc, o),
+            At::Mem { .. } => self.open_mem(loc, o),
         }
     }
 
@@ -559,6 +721,12 @@ impl FileSystem for Vfs {
         if !open.write {
             return Err(Errno::Badf);
         }
+        if let Kind::MemFile(m) = &open.kind {
+            let at = (!open.append).then_some(open.pos);
+            let (n, end) = m.fs.write_at(m.ino, buf, at)?;
+            open.pos = end;
+            return Ok(n);
+        }
         let file = Self::host_file(&open)?;
         let (n, end) = if open.append {
             let _append = lock(&self.append);
@@ -580,6 +748,9 @@ impl FileSystem for Vfs {
         if !open.write {
             return Err(Errno::Badf);
         }
+        if let Kind::MemFile(m) = &open.kind {
+            return m.fs.write_at(m.ino, buf, Some(offset)).map(|(n, _)| n);
+        }
         let file = Self::host_file(&open)?;
         retry(|| file.write_at(buf, offset))
     }
@@ -594,6 +765,7 @@ impl FileSystem for Vfs {
             Whence::End => match &open.kind {
                 Kind::VolumeFile { data, .. } => data.len() as u64,
                 Kind::HostFile { file, .. } => io(file.metadata())?.len(),
+                Kind::MemFile(m) => m.fs.len(m.ino)?,
                 Kind::Dir { .. } => return Err(Errno::Badf),
             },
         };
@@ -612,12 +784,14 @@ impl FileSystem for Vfs {
             Kind::Dir { loc, .. } => self.stat_loc(loc, true),
             Kind::VolumeFile { stat, .. } => Ok(*stat),
             Kind::HostFile { file, .. } => Ok(host_stat(&io(Metadata::from_file(file))?)),
+            Kind::MemFile(m) => m.fs.stat(m.ino, m.dev),
         }
     }
 
     fn stat(&self, dir: Handle, path: &str, follow: bool) -> FsResult<Stat> {
+        let follow = follow || ends_as_dir(path);
         let loc = self.resolve(dir, path, follow)?;
-        self.stat_loc(&loc, follow || ends_as_dir(path))
+        self.stat_loc(&loc, follow)
     }
 
     fn readdir(&self, handle: Handle, cookie: u64, max: usize) -> FsResult<Vec<DirEntry>> {
@@ -651,6 +825,9 @@ impl FileSystem for Vfs {
         if !self.writable(&parent) {
             return Err(Errno::Perm);
         }
+        if let Some((fs, ino)) = self.mem(&parent) {
+            return fs.mkdir(ino, &name);
+        }
         let (d, p) = self.host(&parent).ok_or(Errno::Io)?;
         io(d.create_dir(p.join(&name)))
     }
@@ -665,6 +842,9 @@ impl FileSystem for Vfs {
         }
         if !self.writable(&parent) {
             return Err(Errno::Perm);
+        }
+        if let Some((fs, ino)) = self.mem(&parent) {
+            return fs.unlink(ino, &name);
         }
         let (d, p) = self.host(&parent).ok_or(Errno::Io)?;
         io(d.remove_file_or_symlink(p.join(&name)))
@@ -682,6 +862,9 @@ impl FileSystem for Vfs {
         }
         if !self.writable(&parent) {
             return Err(Errno::Perm);
+        }
+        if let Some((fs, ino)) = self.mem(&parent) {
+            return fs.rmdir(ino, &name);
         }
         let (d, p) = self.host(&parent).ok_or(Errno::Io)?;
         io(d.remove_dir(p.join(&name)))
@@ -712,6 +895,9 @@ impl FileSystem for Vfs {
         if !self.writable(&from) {
             return Err(Errno::Perm);
         }
+        if let (Some((fs, a)), Some((_, b))) = (self.mem(&from), self.mem(&to)) {
+            return fs.rename(a, &from_name, b, &to_name);
+        }
         let (d, p) = self.host(&from).ok_or(Errno::Io)?;
         let (_, q) = self.host(&to).ok_or(Errno::Io)?;
         io(d.rename(p.join(&from_name), d, q.join(&to_name)))
@@ -733,6 +919,9 @@ impl FileSystem for Vfs {
         if !self.writable(&parent) {
             return Err(Errno::Perm);
         }
+        if let Some((fs, ino)) = self.mem(&parent) {
+            return fs.symlink(target, ino, &name);
+        }
         let (d, p) = self.host(&parent).ok_or(Errno::Io)?;
         io(d.symlink(target, p.join(&name)))
     }
@@ -749,6 +938,11 @@ impl FileSystem for Vfs {
                     .into_string()
                     .map_err(|_| Errno::Inval)
             }
+            At::Mem { mount, ino } => self
+                .ns
+                .mem(*mount)?
+                .symlink_target(*ino)?
+                .ok_or(Errno::Inval),
         }
     }
 
@@ -761,7 +955,9 @@ impl FileSystem for Vfs {
         follow: bool,
     ) -> FsResult<()> {
         self.trailing_dir(dir, path)?;
-        let src = self.resolve(dir, path, follow)?;
+        // A host path is checked only by the final call (after the new name), so an error
+        // of an in-memory source waits until then too.
+        let src = self.resolve(dir, path, follow);
         if ends_as_dir(new_path) {
             // A new name ending in `/` would have to be a directory, and links to
             // directories are not made: it exists (`Exist`) or cannot be created (`Noent`).
@@ -774,6 +970,7 @@ impl FileSystem for Vfs {
         if is_dot(&to_name) || self.is_mount_point(&to, &to_name) {
             return Err(Errno::Exist);
         }
+        let src = src?;
         if src.mnode.is_some() {
             // Mount points are directories: no hard links to them.
             return Err(Errno::Perm);
@@ -783,6 +980,9 @@ impl FileSystem for Vfs {
         }
         if !self.writable(&src) {
             return Err(Errno::Perm);
+        }
+        if let (Some((fs, ino)), Some((_, dir))) = (self.mem(&src), self.mem(&to)) {
+            return fs.link(ino, dir, &to_name);
         }
         let (d, p) = self.host(&src).ok_or(Errno::Io)?;
         let (_, q) = self.host(&to).ok_or(Errno::Io)?;
@@ -798,6 +998,9 @@ impl FileSystem for Vfs {
         let open = self.get(handle)?;
         let open = lock(&open);
         self.check_modify(&open, true)?;
+        if let Kind::MemFile(m) = &open.kind {
+            return m.fs.set_len(m.ino, size);
+        }
         let file = Self::host_file(&open)?;
         retry(|| file.set_len(size))
     }
@@ -806,8 +1009,11 @@ impl FileSystem for Vfs {
         let open = self.get(handle)?;
         let open = lock(&open);
         self.check_modify(&open, true)?;
-        let file = Self::host_file(&open)?;
         let end = offset.checked_add(len).ok_or(Errno::Fbig)?;
+        if let Kind::MemFile(m) = &open.kind {
+            return m.fs.allocate(m.ino, end);
+        }
+        let file = Self::host_file(&open)?;
         if end > io(file.metadata())?.len() {
             retry(|| file.set_len(end))?;
         }
@@ -830,9 +1036,13 @@ impl FileSystem for Vfs {
                 retry(|| file.set_times(times))
             }
             Kind::Dir { loc, .. } => {
+                if let Some((fs, ino)) = self.mem(loc) {
+                    return fs.set_times(ino, atime, mtime);
+                }
                 let (d, p) = self.host(loc).ok_or(Errno::Perm)?;
                 io(d.set_times(p, time_spec(atime), time_spec(mtime)))
             }
+            Kind::MemFile(m) => m.fs.set_times(m.ino, atime, mtime),
             Kind::VolumeFile { .. } => Err(Errno::Perm),
         }
     }
@@ -848,6 +1058,10 @@ impl FileSystem for Vfs {
         let loc = self.resolve(dir, path, follow)?;
         if !self.writable(&loc) {
             return Err(Errno::Perm);
+        }
+        if let Some((fs, ino)) = self.mem(&loc) {
+            // `loc` is the symlink itself when not following.
+            return fs.set_times(ino, atime, mtime);
         }
         let (d, p) = self.host(&loc).ok_or(Errno::Perm)?;
         if follow {
@@ -870,13 +1084,17 @@ impl FileSystem for Vfs {
             }
             Kind::Dir { loc, .. } => match self.host(loc) {
                 Some((d, p)) => {
-                    let f = io(d.open_dir(p))?.into_std_file();
+                    // Opened for reading (`open_dir` gives a handle `fsync` refuses).
+                    let mut opts = cap_std::fs::OpenOptions::new();
+                    opts.read(true).maybe_dir(true);
+                    let f = io(d.open_with(p, &opts))?.into_std();
                     retry(|| f.sync_all())
                 }
                 // Volumes and synthetic directories have nothing to flush.
                 None => Ok(()),
             },
-            Kind::VolumeFile { .. } => Ok(()),
+            // Nothing of memory or of a volume needs flushing.
+            Kind::VolumeFile { .. } | Kind::MemFile(_) => Ok(()),
         }
     }
 }
@@ -886,15 +1104,3 @@ const _: fn() = || {
     fn is<T: Send + Sync>() {}
     is::<Vfs>();
 };
-
-impl Drop for Vfs {
-    fn drop(&mut self) {
-        // Close every handle before the private /tmp goes away.
-        write_lock(&self.handles).clear();
-        if let Some(tmp) = self.tmp.take()
-            && let Err(e) = tmp.close()
-        {
-            tracing::warn!(error = %e, "could not remove the private /tmp");
-        }
-    }
-}
