@@ -139,6 +139,19 @@ impl Data {
         self.len() == 0
     }
 
+    fn clear(&mut self) {
+        match self {
+            Data::Float32(v) => v.clear(),
+            Data::Float64(v) => v.clear(),
+            Data::Float16(v) => v.clear(),
+            Data::Int64(v) => v.clear(),
+            Data::Int32(v) => v.clear(),
+            Data::Int8(v) => v.clear(),
+            Data::Uint8(v) => v.clear(),
+            Data::Bool(v) => v.clear(),
+        }
+    }
+
     fn with_capacity(dtype: DType, n: usize) -> Data {
         match dtype {
             DType::Float32 => Data::Float32(Vec::with_capacity(n)),
@@ -238,7 +251,70 @@ fn req(msg: String) -> Error {
     Error::Request(msg)
 }
 
-/// Reads a whole request (all of `reader`), refusing one larger than `limit` bytes.
+/// Bytes of the request's own text quoted back in an error; a longer text is cut (at a
+/// character boundary) and its size stated.
+const QUOTE_MAX: usize = 64;
+
+/// The first `max` bytes of `s` (fewer, to end on a character boundary).
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// `s` in backticks for an error, cut to a readable length: `` `aaaa…` (52428800 bytes) ``.
+fn quote(s: &str) -> String {
+    if s.len() <= QUOTE_MAX {
+        format!("`{s}`")
+    } else {
+        format!("`{}…` ({} bytes)", cut(s, QUOTE_MAX), s.len())
+    }
+}
+
+/// `s` as a JSON string for an error, cut as [`quote`] does.
+fn quote_json(s: &str) -> String {
+    let q = Value::from(cut(s, QUOTE_MAX)).to_string();
+    if s.len() <= QUOTE_MAX {
+        q
+    } else {
+        format!("{q}… ({} bytes)", s.len())
+    }
+}
+
+/// `s` cut after [`QUOTE_MAX`] bytes (marked `…`, with its size).
+fn short(s: &str) -> String {
+    if s.len() <= QUOTE_MAX {
+        s.to_owned()
+    } else {
+        format!("{}… ({} bytes)", cut(s, QUOTE_MAX), s.len())
+    }
+}
+
+/// A JSON value's compact text for an error, cut after [`QUOTE_MAX`] bytes.
+fn show(v: &Value) -> String {
+    if let Value::String(s) = v {
+        return quote_json(s);
+    }
+    ellipsis(v.to_string())
+}
+
+/// A value's text cut after [`QUOTE_MAX`] bytes (marked `…`).
+fn ellipsis(mut text: String) -> String {
+    if text.len() >= QUOTE_MAX {
+        text = cut(&text, QUOTE_MAX).to_owned();
+        text.push('…');
+    }
+    text
+}
+
+/// Reads a whole request (all of `reader`), refusing one larger than `limit` bytes (read
+/// no further than one byte past it). A read that fails with [`io::ErrorKind::TimedOut`]
+/// (the host's time limit passed while it blocked) is [`Error::TimedOut`].
 pub fn read_limited(reader: &mut dyn Read, limit: Option<u64>) -> Result<Vec<u8>, Error> {
     let mut buf = Vec::new();
     match limit {
@@ -246,7 +322,7 @@ pub fn read_limited(reader: &mut dyn Read, limit: Option<u64>) -> Result<Vec<u8>
             reader
                 .take(limit.saturating_add(1))
                 .read_to_end(&mut buf)
-                .map_err(|e| Error::Io(format!("reading the request: {e}")))?;
+                .map_err(read_error)?;
             if buf.len() as u64 > limit {
                 return Err(req(format!(
                     "the request is larger than the memory limit of {limit} bytes"
@@ -254,12 +330,19 @@ pub fn read_limited(reader: &mut dyn Read, limit: Option<u64>) -> Result<Vec<u8>
             }
         }
         None => {
-            reader
-                .read_to_end(&mut buf)
-                .map_err(|e| Error::Io(format!("reading the request: {e}")))?;
+            reader.read_to_end(&mut buf).map_err(read_error)?;
         }
     }
     Ok(buf)
+}
+
+/// A failed read of the request: [`Error::TimedOut`] for a read the time limit ended.
+pub fn read_error(e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::TimedOut {
+        Error::TimedOut
+    } else {
+        Error::Io(format!("reading the request: {e}"))
+    }
 }
 
 /// Decodes a request (JSON, or `.npy` when it starts with `\x93NUMPY`) into one tensor per
@@ -275,10 +358,12 @@ pub fn decode_request(
     if let Some(tensors) = fast::decode(bytes, sig, limit) {
         return Ok(tensors);
     }
-    decode_json_value(bytes, sig, limit)
+    exact::decode(bytes, sig, limit)
 }
 
-/// The `serde_json::Value` path: any JSON request, with a precise error for a bad one.
+/// The `serde_json::Value` path, kept as the reference the streaming paths are tested
+/// against (it needs memory many times the request's size, so requests never take it).
+#[cfg(test)]
 fn decode_json_value(
     bytes: &[u8],
     sig: &Signature,
@@ -305,7 +390,8 @@ pub fn decode_json_request(
     for key in map.keys() {
         if !sig.inputs.iter().any(|i| &i.name == key) {
             return Err(req(format!(
-                "unknown input `{key}` (the model's inputs: {})",
+                "unknown input {} (the model's inputs: {})",
+                quote(key),
                 input_names(sig)
             )));
         }
@@ -400,7 +486,8 @@ fn decode_explicit(
     for key in obj.keys() {
         if !matches!(key.as_str(), "shape" | "dtype" | "data") {
             return Err(req(format!(
-                "input `{name}`: unknown key `{key}` (a tensor object has shape, dtype, data)"
+                "input `{name}`: unknown key {} (a tensor object has shape, dtype, data)",
+                quote(key)
             )));
         }
     }
@@ -413,7 +500,8 @@ fn decode_explicit(
         };
         let Some(dtype) = DType::from_name(&dtype) else {
             return Err(req(format!(
-                "input `{name}`: unknown dtype `{dtype}` (known: {})",
+                "input `{name}`: unknown dtype {} (known: {})",
+                quote(&dtype),
                 DType::ALL.map(DType::name).join(", ")
             )));
         };
@@ -432,7 +520,8 @@ fn decode_explicit(
                 for (i, d) in dims.iter().enumerate() {
                     let d = d.as_u64().and_then(|d| usize::try_from(d).ok()).ok_or_else(|| {
                     req(format!(
-                        "input `{name}`: shape[{i}] must be a non-negative integer, found {d}"
+                        "input `{name}`: shape[{i}] must be a non-negative integer, found {}",
+                        show(d)
                     ))
                 })?;
                     shape.push(d);
@@ -568,7 +657,8 @@ fn json_float(v: &Value) -> Result<f64, String> {
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
             _ => Err(format!(
-                "expected a number, found the string {s:?} (only \"NaN\", \"Infinity\", \"-Infinity\" are accepted)"
+                "expected a number, found the string {} (only \"NaN\", \"Infinity\", \"-Infinity\" are accepted)",
+                quote_json(s)
             )),
         },
         other => Err(format!("expected a number, found {}", kind(other))),
@@ -749,11 +839,13 @@ pub fn decode_npy(bytes: &[u8], info: &TensorInfo, limit: Option<u64>) -> Result
     })
 }
 
-fn npy_dtype(descr: &str) -> Result<DType, String> {
-    let mut chars = descr.chars();
+fn npy_dtype(descr_text: &str) -> Result<DType, String> {
+    let descr = short(descr_text);
+    let mut chars = descr_text.chars();
     let order = chars.next().ok_or("empty descr")?;
     let rest: String = chars.collect();
-    let (kind, size) = rest.split_at(rest.len().min(1));
+    let split = rest.char_indices().nth(1).map_or(rest.len(), |(i, _)| i);
+    let (kind, size) = rest.split_at(split);
     let size: usize = size
         .parse()
         .map_err(|_| format!("unsupported dtype descr '{descr}'"))?;
@@ -839,7 +931,7 @@ impl NpyHeader {
                 }
                 "fortran_order" => fortran = Some(p.boolean()?),
                 "shape" => shape = Some(p.tuple()?),
-                other => return Err(format!("unexpected header key '{other}'")),
+                other => return Err(format!("unexpected header key '{}'", short(other))),
             }
             p.ws();
             if !p.eat(b',') {
@@ -1045,6 +1137,7 @@ pub fn describe(sig: &Signature) -> Value {
     serde_json::json!({"inputs": list(&sig.inputs), "outputs": list(&sig.outputs)})
 }
 
-mod fast;
+pub(crate) mod exact;
+pub(crate) mod fast;
 #[cfg(test)]
 mod tests;

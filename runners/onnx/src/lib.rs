@@ -20,6 +20,8 @@ use webc_runner_api::RunnerError;
 pub mod codec;
 #[cfg(any(feature = "tract", feature = "ort"))]
 mod external;
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(any(feature = "tract", feature = "ort"))]
 mod serve;
 
@@ -59,6 +61,9 @@ pub enum Error {
     /// Reading stdin or writing stdout failed.
     #[error("{0}")]
     Io(String),
+    /// A read of stdin was still blocked when the job's time limit passed.
+    #[error("reading the request: the time limit was reached")]
+    TimedOut,
 }
 
 impl From<Error> for RunnerError {
@@ -67,7 +72,9 @@ impl From<Error> for RunnerError {
             Error::Load(m) => RunnerError::CannotExecute(m),
             Error::Unavailable(m) => RunnerError::Unavailable(m),
             Error::Option(m) | Error::Request(m) => RunnerError::InvalidJob(m),
-            e @ (Error::Backend(_) | Error::Io(_)) => RunnerError::Other(e.to_string()),
+            e @ (Error::Backend(_) | Error::Io(_) | Error::TimedOut) => {
+                RunnerError::Other(e.to_string())
+            }
         }
     }
 }

@@ -225,6 +225,7 @@ pub(crate) fn serve(job: Job<'_>, mode: Mode, model: &dyn Model) -> Result<Outco
                     job.stdout.flush().map_err(io_err)?;
                     Ok(Outcome::Exit(0))
                 }
+                Err(Error::TimedOut) => Ok(Outcome::Timeout),
                 Err(Error::Io(m)) => Err(RunnerError::Other(m)),
                 Err(e) => {
                     writeln!(job.stderr, "error: {e}").map_err(io_err)?;
@@ -257,8 +258,17 @@ pub(crate) fn serve(job: Job<'_>, mode: Mode, model: &dyn Model) -> Result<Outco
                     return Ok(Outcome::Timeout);
                 }
                 line.clear();
-                let (n, too_long) = read_line(&mut reader, &mut line, limit)
-                    .map_err(|e| RunnerError::Other(format!("reading the request: {e}")))?;
+                let (n, too_long) = match read_line(&mut reader, &mut line, limit) {
+                    Ok(read) => read,
+                    Err(e) => match codec::read_error(e) {
+                        // The host's time limit passed while the read blocked.
+                        Error::TimedOut => {
+                            send(&mut pending, job.stdout)?;
+                            return Ok(Outcome::Timeout);
+                        }
+                        e => return Err(RunnerError::Other(e.to_string())),
+                    },
+                };
                 if n == 0 {
                     break;
                 }
@@ -367,9 +377,105 @@ pub(crate) fn usage(job: Job<'_>, message: &str) -> Result<Outcome, RunnerError>
 
 #[cfg(test)]
 mod tests {
+    use std::io::{self, Read};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use webc_runner_api::Limits;
+
     use super::*;
+    use crate::codec::{DType, Dim, TensorInfo};
+
+    /// Answers each request with its inputs.
+    struct Echo(Signature);
+
+    impl Model for Echo {
+        fn signature(&self) -> &Signature {
+            &self.0
+        }
+        fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Error> {
+            Ok(inputs)
+        }
+    }
+
+    /// Yields `data`, then fails every read with `kind` (as the host's stdin does once the
+    /// time limit passes during a blocked read).
+    struct Stalls {
+        data: &'static [u8],
+        kind: io::ErrorKind,
+    }
+
+    impl Read for Stalls {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.data.is_empty() {
+                return Err(io::Error::new(self.kind, "blocked"));
+            }
+            let n = buf.len().min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    fn serve_stalling(
+        mode: Mode,
+        data: &'static [u8],
+        kind: io::ErrorKind,
+    ) -> (Result<Outcome, RunnerError>, String) {
+        let info = |name: &str| TensorInfo {
+            name: name.into(),
+            dtype: DType::Float32,
+            shape: Some(vec![Dim::Dynamic("N".into())]),
+        };
+        let model = Echo(Signature {
+            inputs: vec![info("x")],
+            outputs: vec![info("y")],
+        });
+        let fs = webc_vfs::VfsBuilder::new().build().expect("vfs");
+        let mut stdin = Stalls { data, kind };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let job = Job {
+            spec: JobSpec {
+                limits: Limits {
+                    memory: Some(1 << 20),
+                    time: Some(std::time::Duration::from_secs(3600)),
+                },
+                ..JobSpec::default()
+            },
+            atom: &[],
+            fs: &fs,
+            stdin: &mut stdin,
+            stdout: &mut out,
+            stderr: &mut err,
+        };
+        let result = serve(job, mode, &model);
+        (result, String::from_utf8_lossy(&out).into_owned())
+    }
+
+    #[test]
+    fn a_read_the_time_limit_ended_is_a_timeout() {
+        let (r, out) = serve_stalling(Mode::Infer, b"{\"x\": [1", io::ErrorKind::TimedOut);
+        assert_eq!(r, Ok(Outcome::Timeout));
+        assert_eq!(out, "");
+        // --jsonl answers the lines it had, then stops at the limit.
+        let (r, out) = serve_stalling(
+            Mode::Jsonl,
+            b"{\"x\": [1]}\n{\"x\": [2",
+            io::ErrorKind::TimedOut,
+        );
+        assert_eq!(r, Ok(Outcome::Timeout));
+        assert_eq!(
+            out,
+            "{\"outputs\":{\"y\":{\"shape\":[1],\"dtype\":\"float32\",\"data\":[1.0]}}}\n"
+        );
+        // Any other failed read is still the runner's error.
+        for mode in [Mode::Infer, Mode::Jsonl] {
+            let (r, _) = serve_stalling(mode, b"{", io::ErrorKind::BrokenPipe);
+            let Err(RunnerError::Other(m)) = r else {
+                panic!("{mode:?}: {r:?}");
+            };
+            assert!(m.starts_with("reading the request: blocked"), "{m}");
+        }
+    }
 
     #[test]
     fn cache_loads_each_key_once_and_evicts_the_oldest() {

@@ -18,7 +18,7 @@ use super::{
 
 /// Decodes a JSON request into one tensor per model input (model order), or `None` when the
 /// request needs the `Value` path.
-pub(super) fn decode(bytes: &[u8], sig: &Signature, limit: Option<u64>) -> Option<Vec<Tensor>> {
+pub(crate) fn decode(bytes: &[u8], sig: &Signature, limit: Option<u64>) -> Option<Vec<Tensor>> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let tensors = Request {
         sig,
@@ -120,6 +120,16 @@ impl<'de> DeserializeSeed<'de> for TensorSeed<'_> {
                 .filter(|&n| n <= self.max && n <= self.len / 2 + 1)
         });
         let mut state = State::new(self.info.dtype, self.max, expected.unwrap_or(0));
+        // A nesting that cannot match the model's shape defers as soon as that shows, before
+        // more elements are decoded.
+        state.model = self.info.shape.as_ref().map(|dims| {
+            dims.iter()
+                .map(|d| match d {
+                    Dim::Fixed(n) => Some(*n),
+                    Dim::Dynamic(_) => None,
+                })
+                .collect()
+        });
         let explicit = d.deserialize_any(Slot {
             state: &mut state,
             depth: 0,
@@ -149,6 +159,8 @@ struct State {
     /// The depth at which numbers are found (all must agree).
     leaf: Option<usize>,
     max: usize,
+    /// For nested arrays: the model's dimensions (`None` where dynamic), when it has a rank.
+    model: Option<Vec<Option<usize>>>,
 }
 
 impl State {
@@ -158,6 +170,7 @@ impl State {
             lengths: Vec::new(),
             leaf: None,
             max,
+            model: None,
         }
     }
 
@@ -171,7 +184,9 @@ impl State {
     }
 
     fn array<'de, A: SeqAccess<'de>>(&mut self, depth: usize, mut seq: A) -> Result<(), A::Error> {
-        if self.leaf.is_some_and(|leaf| depth >= leaf) {
+        if self.leaf.is_some_and(|leaf| depth >= leaf)
+            || self.model.as_ref().is_some_and(|dims| depth >= dims.len())
+        {
             return Err(defer());
         }
         let mut n = 0usize;
@@ -192,7 +207,15 @@ impl State {
             self.lengths.resize(depth + 1, None);
         }
         match self.lengths[depth] {
-            None => self.lengths[depth] = Some(n),
+            None => {
+                if let Some(dims) = &self.model
+                    && let Some(Some(want)) = dims.get(depth)
+                    && *want != n
+                {
+                    return Err(defer());
+                }
+                self.lengths[depth] = Some(n);
+            }
             Some(m) if m == n => {}
             Some(_) => return Err(defer()),
         }
@@ -201,6 +224,9 @@ impl State {
 
     fn number<E: de::Error>(&mut self, depth: usize, x: Scalar) -> Result<(), E> {
         match self.leaf {
+            None if self.model.as_ref().is_some_and(|dims| dims.len() != depth) => {
+                return Err(defer());
+            }
             None => self.leaf = Some(depth),
             Some(leaf) if leaf == depth => {}
             Some(_) => return Err(defer()),
@@ -350,14 +376,26 @@ impl<'de> Visitor<'de> for Slot<'_> {
 /// `{"shape":[..],"dtype":"..","data":[..flat..]}` in any key order; returns the shape. The
 /// data is decoded as the model's dtype; a `dtype` naming another one defers.
 fn explicit<'de, A: MapAccess<'de>>(state: &mut State, mut map: A) -> Result<Vec<usize>, A::Error> {
+    // The data is flat: the nesting checks of the model's shape do not apply, but a `shape`
+    // given before the data is checked against the model at once.
+    let model = state.model.take();
     let (mut shape, mut dtype, mut data) = (None, false, false);
     while let Some(key) = map.next_key::<&'de str>()? {
         match key {
             "shape" if shape.is_none() => {
-                let dims: Vec<u64> = map.next_value()?;
-                let dims: Option<Vec<usize>> =
-                    dims.into_iter().map(|d| usize::try_from(d).ok()).collect();
-                shape = Some(dims.ok_or_else(defer)?);
+                let dims = map.next_value_seed(Dims)?;
+                if let Some(want) = &model
+                    && (want.len() != dims.len()
+                        || want
+                            .iter()
+                            .zip(&dims)
+                            .any(|(w, d)| w.is_some_and(|w| w != *d)))
+                {
+                    return Err(defer());
+                }
+                // No more elements than the shape holds.
+                state.max = state.max.min(element_count(&dims).ok_or_else(defer)?);
+                shape = Some(dims);
             }
             "dtype" if !dtype => {
                 let name: &'de str = map.next_value()?;
@@ -414,5 +452,38 @@ impl<'de> Visitor<'de> for Flat<'_> {
             return Err(defer());
         }
         Ok(())
+    }
+}
+
+/// The most dimensions the fast path reads from an explicit `shape` (more defer).
+const MAX_DIMS: usize = 64;
+
+/// An explicit tensor's `shape`: a short array of dimensions.
+struct Dims;
+
+impl<'de> DeserializeSeed<'de> for Dims {
+    type Value = Vec<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<usize>, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Dims {
+    type Value = Vec<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a shape")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<usize>, A::Error> {
+        let mut dims = Vec::new();
+        while let Some(d) = seq.next_element::<u64>()? {
+            if dims.len() == MAX_DIMS {
+                return Err(defer());
+            }
+            dims.push(usize::try_from(d).map_err(|_| defer())?);
+        }
+        Ok(dims)
     }
 }

@@ -475,8 +475,11 @@ fn fast_path_takes_the_common_requests() {
 
 #[test]
 fn fast_path_defers_what_it_cannot_decode_exactly() {
+    // A repeated key defers too, and is an error (the Value path keeps the last value).
+    let dup = r#"{"x": [[1, 2, 3, 4]], "x": [[1, 2, 3, 4]]}"#;
+    assert!(fast::decode(dup.as_bytes(), &mlp(), None).is_none());
+    assert_eq!(err(&mlp(), dup), "input `x` appears twice in the request");
     for (sig, json) in [
-        (mlp(), r#"{"x": [[1, 2, 3, 4]], "x": [[1, 2, 3, 4]]}"#),
         (mlp(), r#"{"\u0078": [[1, 2, 3, 4]]}"#),
         (mlp(), r#"{"x": [[1, 2, 3, 4], [1, 2, 3]]}"#),
         (mlp(), r#"{"x": [[1, 2, 3, 4], 5]}"#),
@@ -589,6 +592,262 @@ proptest! {
         let bytes = serde_json::to_vec(&v).expect("serialize");
         for sig in [mlp(), two(), any_shape(DType::Bool)] {
             fast_agrees(&bytes, &sig, Some(1 << 16));
+        }
+    }
+}
+
+/// The streaming exact path's answer, which must be the `Value` path's (same tensors, or the
+/// same error text) for any request without a repeated key.
+fn exact_agrees(bytes: &[u8], sig: &Signature, limit: Option<u64>) -> Result<Vec<Tensor>, Error> {
+    let exact = exact::decode(bytes, sig, limit);
+    let slow = decode_json_value(bytes, sig, limit);
+    assert_eq!(
+        format!("{exact:?}"),
+        format!("{slow:?}"),
+        "exact and Value paths disagree on {}",
+        String::from_utf8_lossy(bytes)
+    );
+    exact
+}
+
+#[test]
+fn exact_path_gives_the_value_paths_answers() {
+    let ragged = r#"{"x": [[1, 2, 3, 4], [1, 2, 3]]}"#;
+    let cases: &[(Signature, &str)] = &[
+        (mlp(), r#"{"x": [[1, 2, 3, 4]]}"#),
+        (mlp(), r#"{"\u0078": [[1, 2, 3, 4]]}"#),
+        (mlp(), ragged),
+        (mlp(), r#"{"x": [[1, 2, 3, 4], 5]}"#),
+        (mlp(), r#"{"x": [5, [1, 2, 3, 4]]}"#),
+        (mlp(), r#"{"x": [[1, "a", 3, 4], [1, 2, 3]]}"#),
+        (mlp(), r#"{"x": [[1, 2, 3, 4], [1, "a", 3]]}"#),
+        (mlp(), r#"{"x": [[1, 2, 3, 4], [1, 2, [3], 4]]}"#),
+        (mlp(), r#"{"x": [[1, 2, 3, 4], [1, 2, {"a": 1}, 4]]}"#),
+        (mlp(), r#"{"x": [[[1], 2, 3, 4]]}"#),
+        (mlp(), r#"{"x": [[1, 2, 3]]}"#),
+        (mlp(), r#"{"x": [[1, "a", 3]]}"#),
+        (mlp(), r#"{"x": [[], []]}"#),
+        (mlp(), r#"{"x": [[], [1]]}"#),
+        (mlp(), r#"{"x": []}"#),
+        (mlp(), r#"{"x": 1}"#),
+        (mlp(), r#"{"x": null}"#),
+        (mlp(), r#"{"x": [[1, 2, 3, 4]], "y": 1, "z": [}"#),
+        (mlp(), r#"{"x": [[1, 2, 3, 4]], "y": 1}"#),
+        (mlp(), r#"{"y": [[1, 2, 3]], "x": [[1, 2, 3]]}"#),
+        (mlp(), r#"[1, 2]"#),
+        (mlp(), r#""x""#),
+        (mlp(), r#"{}"#),
+        (mlp(), r#"{"x": [[1, 2, 3, 4]]} x"#),
+        (mlp(), r#"{"x": {"shape": [1, 4], "data": [[1, 2, 3, 4]]}}"#),
+        (mlp(), r#"{"x": {"data": [1, 2, "b", 4], "shape": [1, 4]}}"#),
+        (mlp(), r#"{"x": {"data": [1, 2, 3], "shape": [1, 4]}}"#),
+        (mlp(), r#"{"x": {"data": 7, "shape": [1, 4]}}"#),
+        (mlp(), r#"{"x": {"shape": [1, 4]}}"#),
+        (mlp(), r#"{"x": {"data": [1, 2, 3, 4]}}"#),
+        (mlp(), r#"{"x": {"shape": "1x4", "data": [1, 2, 3, 4]}}"#),
+        (mlp(), r#"{"x": {"shape": [1, -4], "data": [1, 2, 3, 4]}}"#),
+        (
+            mlp(),
+            r#"{"x": {"shape": [1, [4, {"k": "v"}]], "data": []}}"#,
+        ),
+        (mlp(), r#"{"x": {"shape": [1.0, 4], "data": [1, 2, 3, 4]}}"#),
+        (mlp(), r#"{"x": {"shape": [1, 3], "data": [1, 2, 3]}}"#),
+        (
+            mlp(),
+            r#"{"x": {"shape": [1, 4], "dtype": "float64", "data": [1, 2, 3, 4]}}"#,
+        ),
+        (
+            mlp(),
+            r#"{"x": {"shape": [1, 4], "dtype": "complex", "data": [1, 2, 3, 4]}}"#,
+        ),
+        (
+            mlp(),
+            r#"{"x": {"shape": [1, 4], "dtype": 4, "data": [1, 2, 3, 4]}}"#,
+        ),
+        (
+            mlp(),
+            r#"{"x": {"shape": [1, 4], "extra": 1, "data": [1, 2, 3, 4]}}"#,
+        ),
+        (mlp(), r#"{"x": {"shape": [1000000000000, 4], "data": []}}"#),
+        (
+            mlp(),
+            r#"{"x": {"shape": [18446744073709551615, 4], "data": []}}"#,
+        ),
+        (two(), r#"{"ids": [1.0, 2e3], "mask": [true]}"#),
+        (two(), r#"{"ids": [1.5], "mask": [true]}"#),
+        (two(), r#"{"ids": [18446744073709551615], "mask": [true]}"#),
+        (two(), r#"{"ids": [1], "mask": [2]}"#),
+        (two(), r#"{"ids": [1]}"#),
+        (two(), r#"{"mask": [0], "ids": ["NaN"]}"#),
+        (any_shape(DType::Int8), r#"{"x": [128]}"#),
+        (any_shape(DType::Float16), r#"{"x": [65536]}"#),
+        (any_shape(DType::Float32), r#"{"x": [[1], 2]}"#),
+        (any_shape(DType::Float32), r#"{"x": "NaN"}"#),
+        (any_shape(DType::Float32), r#"{"x": "nan"}"#),
+    ];
+    for (sig, json) in cases {
+        for limit in [None, Some(12), Some(1 << 20)] {
+            let _ = exact_agrees(json.as_bytes(), sig, limit);
+        }
+    }
+    // Nesting deeper than serde_json's recursion limit fails alike, even where skipped.
+    let deep = format!(r#"{{"y": {}{}}}"#, "[".repeat(200), "]".repeat(200));
+    let _ = exact_agrees(deep.as_bytes(), &mlp(), None);
+    let e = exact_agrees(ragged.as_bytes(), &mlp(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("x[1]: ragged array"), "{e}");
+}
+
+#[test]
+fn repeated_keys_are_errors_naming_the_key() {
+    for (json, want) in [
+        (
+            r#"{"x": [[1, 2, 3, 4]], "x": [[5, 6, 7, 8]]}"#,
+            "input `x` appears twice in the request",
+        ),
+        (
+            r#"{"x": {"shape": [1, 4], "shape": [1, 4], "data": [1, 2, 3, 4]}}"#,
+            "input `x`: key `shape` appears twice in the tensor object",
+        ),
+        (
+            r#"{"x": {"shape": [1, 4], "dtype": "float32", "data": [1, 2, 3, 4], "dtype": "float32"}}"#,
+            "input `x`: key `dtype` appears twice in the tensor object",
+        ),
+        (
+            r#"{"x": {"data": [1, 2, 3, 4], "shape": [1, 4], "data": [1, 2, 3, 4]}}"#,
+            "input `x`: key `data` appears twice in the tensor object",
+        ),
+    ] {
+        assert!(
+            fast::decode(json.as_bytes(), &mlp(), None).is_none(),
+            "{json}"
+        );
+        assert_eq!(err(&mlp(), json), want, "{json}");
+    }
+    // An escaped spelling of the same key is the same key.
+    assert_eq!(
+        err(&mlp(), r#"{"x": [[1, 2, 3, 4]], "\u0078": [[1, 2, 3, 4]]}"#),
+        "input `x` appears twice in the request"
+    );
+    let two_inputs = r#"{"ids": [1], "mask": [true], "ids": [2]}"#;
+    assert_eq!(
+        err(&two(), two_inputs),
+        "input `ids` appears twice in the request"
+    );
+}
+
+#[test]
+fn echoed_input_is_cut_to_a_readable_length() {
+    let long = "a".repeat(1 << 20);
+    let e = err(&mlp(), &format!(r#"{{"{long}": 1}}"#));
+    assert_eq!(
+        e,
+        format!(
+            "unknown input `{}…` (1048576 bytes) (the model's inputs: x)",
+            "a".repeat(QUOTE_MAX)
+        )
+    );
+    // A short one is quoted whole, as before.
+    assert_eq!(
+        err(&mlp(), r#"{"y": 1}"#),
+        "unknown input `y` (the model's inputs: x)"
+    );
+    for json in [
+        format!(r#"{{"x": {{"shape": [1, 4], "{long}": 1, "data": [1, 2, 3, 4]}}}}"#),
+        format!(r#"{{"x": {{"shape": [1, 4], "dtype": "{long}", "data": [1, 2, 3, 4]}}}}"#),
+        format!(r#"{{"x": {{"shape": [1, "{long}"], "data": [1, 2, 3, 4]}}}}"#),
+        format!(
+            r#"{{"x": {{"shape": [1, [{}0]], "data": [1, 2, 3, 4]}}}}"#,
+            "0,".repeat(1 << 18)
+        ),
+        format!(r#"{{"x": [[1, 2, 3, "{long}"]]}}"#),
+    ] {
+        let e = err(&mlp(), &json);
+        assert!(e.len() < 300, "{} bytes: {}", e.len(), cut(&e, 400));
+        assert!(e.contains('…'), "{e}");
+        // The Value path cuts alike.
+        let _ = exact_agrees(json.as_bytes(), &mlp(), None);
+    }
+    // A long .npy descr.
+    let descr = "<".to_string() + &"f".repeat(5000);
+    let e = decode_request(&npy(1, &descr, false, "(1, 4)", &[0; 16]), &mlp(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.len() < 300 && e.contains("(5001 bytes)"),
+        "{}",
+        cut(&e, 400)
+    );
+}
+
+#[test]
+fn a_multibyte_npy_descr_is_an_error_not_a_panic() {
+    let e = decode_request(&npy(3, "<é4", false, "(1, 4)", &[0; 16]), &mlp(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unsupported dtype descr '<é4'"), "{e}");
+}
+
+#[test]
+fn a_shape_that_cannot_fit_is_named_with_the_whole_shape() {
+    // The fast path gives up at the first row that shows the shape is wrong (the memory
+    // test in tests/memory.rs shows it keeps nothing more); the exact path names the shape.
+    let sig = mlp();
+    let mut wrong_width = String::from(r#"{"x": [[1, 2, 3]"#);
+    let mut wrong_rank = String::from(r#"{"x": [[[1, 2, 3, 4]]"#);
+    for _ in 0..1000 {
+        wrong_width.push_str(", [1, 2, 3]");
+        wrong_rank.push_str(", [[1, 2, 3, 4]]");
+    }
+    wrong_width.push_str("]}");
+    wrong_rank.push_str("]}");
+    for json in [&wrong_width, &wrong_rank] {
+        assert!(fast::decode(json.as_bytes(), &sig, None).is_none());
+    }
+    let e = err(&sig, &wrong_width);
+    assert_eq!(
+        e,
+        "input `x`: dimension 1 must be 4 (model shape [N, 4]), got 3 (shape [1001, 3])"
+    );
+    let e = err(&sig, &wrong_rank);
+    assert!(e.starts_with("input `x`: expected rank 2"), "{e}");
+}
+
+proptest! {
+    #[test]
+    fn exact_path_agrees_with_the_value_path(bytes in nested_request()) {
+        for dtype in DType::ALL {
+            for limit in [None, Some(24)] {
+                let _ = exact_agrees(&bytes, &any_shape(dtype), limit);
+            }
+        }
+        let fixed = Signature {
+            inputs: vec![info("x", DType::Float32, &[Some(2), None, Some(3)])],
+            outputs: vec![],
+        };
+        let _ = exact_agrees(&bytes, &fixed, Some(1 << 16));
+    }
+
+    #[test]
+    fn exact_path_agrees_on_arbitrary_json(v in any_json()) {
+        let bytes = serde_json::to_vec(&v).expect("serialize");
+        for sig in [mlp(), two(), any_shape(DType::Bool)] {
+            let _ = exact_agrees(&bytes, &sig, Some(1 << 16));
+        }
+    }
+
+    #[test]
+    fn exact_path_agrees_on_mutated_requests(
+        i in 0usize..64, byte in prop::sample::select(b"[]{},:\"0123456789-.eE tfnaxy".to_vec()),
+        cut_at in 0usize..64,
+    ) {
+        let mut b = br#"{"x": [[1, 2.5, -3, 1e3], [4, 5, "NaN", 6]], "ids": [0]}"#.to_vec();
+        let n = b.len();
+        b[i % n] = byte;
+        b.truncate(n - cut_at.min(n));
+        for sig in [mlp(), two()] {
+            let _ = exact_agrees(&b, &sig, None);
         }
     }
 }
