@@ -119,6 +119,12 @@ fn mkfifo(path: &Path) {
     assert_eq!(rc, 0, "mkfifo {}", path.display());
 }
 
+/// The registry does not remember a plugin changed less than 100 ms ago (its `ctime` could
+/// stay the same through a second change): wait that out where a test expects a warm cache.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(150));
+}
+
 /// Inode timestamps move with the kernel's clock tick (a few ms): wait one out, so a change
 /// made next gets a new `ctime`.
 fn tick() {
@@ -276,6 +282,7 @@ fn metadata_cache_hits_invalidation_and_corruption() {
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = cache_dir.path().join("sub/plugins.json");
     let opts = DiscoveryOptions::only([dir.path()]).with_metadata_cache(&cache);
+    settle();
 
     // Cold: everything is loaded once, and the cache is written.
     let r1 = Registry::discover(&opts);
@@ -310,6 +317,7 @@ fn metadata_cache_hits_invalidation_and_corruption() {
         filetime::FileTime::from_system_time(later),
     )
     .unwrap();
+    settle();
     let r3 = Registry::discover(&opts);
     assert!(!entry_at(&r3, "echo.so").metadata_from_cache());
     assert!(entry_at(&r3, "echo.so").is_loaded());
@@ -319,6 +327,7 @@ fn metadata_cache_hits_invalidation_and_corruption() {
     // A replaced file is re-read: junk.so becomes a (non-plugin) real library.
     fs::remove_file(dir.path().join("junk.so")).unwrap();
     fs::copy(system_library(), dir.path().join("junk.so")).unwrap();
+    settle();
     let r4 = Registry::discover(&opts);
     assert!(!entry_at(&r4, "junk.so").metadata_from_cache());
     assert!(
@@ -761,6 +770,7 @@ fn a_plugin_fixed_in_place_with_its_old_mtime_is_re_read() {
     };
     write_at_start(b"JUNK"); // no ELF header any more: quarantined, and cached as such
     let broken = fs::metadata(&a).unwrap();
+    settle();
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = cache_dir.path().join("plugins.json");
     let run_view = DiscoveryOptions::only([dir.path()]).with_metadata_cache(&cache);
@@ -1136,4 +1146,41 @@ fn runners_lists_every_skipped_candidate_with_its_reason() {
             .all(|k| !k.contains("dir.so") && !k.contains("fifo.so")),
         "{keys:?}"
     );
+}
+
+/// A plugin changed a moment ago may change again within the same clock tick without its
+/// `ctime` moving: its description is not remembered until it has settled.
+#[test]
+fn a_plugin_changed_a_moment_ago_is_not_remembered_yet() {
+    let echo = echo_plugin();
+    let dir = plugin_dir(&[("echo.so", &echo)]);
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = cache_dir.path().join("plugins.json");
+    let opts = DiscoveryOptions::only([dir.path()]).with_metadata_cache(&cache);
+    let cached = || -> usize {
+        fs::read(&cache).map_or(0, |b| {
+            let v: Value = serde_json::from_slice(&b).unwrap();
+            v["plugins"].as_object().unwrap().len()
+        })
+    };
+    chmod(&dir.path().join("echo.so"), 0o755); // a change, now
+    let changed = std::time::Instant::now();
+    let r = Registry::discover(&opts);
+    let took = changed.elapsed();
+    assert_eq!(r.get("test-echo").unwrap().check(), Status::Ok);
+    // The registry looked at the file within `took` of the change: when that is under
+    // 100 ms, it must not have remembered it (a slower machine proves nothing here).
+    if took < Duration::from_millis(100) {
+        assert_eq!(cached(), 0, "not remembered while racy");
+    } else {
+        eprintln!("INCONCLUSIVE: discovery took {took:?}, the file had settled");
+    }
+    drop(r);
+    settle();
+    let r = Registry::discover(&opts);
+    assert!(!r.get("test-echo").unwrap().metadata_from_cache());
+    assert_eq!(cached(), 1, "remembered once settled");
+    drop(r);
+    let r = Registry::discover(&opts);
+    assert!(r.get("test-echo").unwrap().metadata_from_cache());
 }

@@ -10,6 +10,11 @@
 //! its contents or its permissions (a quarantine recorded for an unreadable plugin does not
 //! survive `chmod 644`).
 //!
+//! One race remains, as in git's index: inode times move with the kernel's clock tick (a
+//! few ms), so a file changed again within the tick of the change we saw keeps its `ctime`.
+//! A description is therefore not remembered while the file's `ctime` is less than
+//! [`RACY`] old ([`FileKey::is_racy`]); it is read again next time and remembered then.
+//!
 //! The cache is one JSON file whose location the caller chooses (typically
 //! `<cache dir>/plugins.json`). It is written whole, through a temporary file and a rename,
 //! only when something changed. A cache written by another host or interface version, or
@@ -18,6 +23,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use webc_runner_api::RunnerInfo;
@@ -27,6 +33,9 @@ use webc_runner_api::abi::INTERFACE_VERSION;
 const FORMAT: u32 = 2;
 /// Larger files are not ours (or are corrupt): ignored.
 const MAX_BYTES: u64 = 16 << 20;
+/// A file changed less than this long before it was looked at may change again without its
+/// `ctime` moving (timestamps tick at most every 10 ms; the rest is margin).
+pub(crate) const RACY: Duration = Duration::from_millis(100);
 /// Entries kept at most (the oldest-named are dropped first; they are re-read on demand).
 const MAX_ENTRIES: usize = 4096;
 
@@ -54,6 +63,22 @@ impl FileKey {
             dev: meta.dev(),
             ino: meta.ino(),
         }
+    }
+
+    /// Was the file changed so shortly before `observed` (a time taken before it was
+    /// looked at) that it could change again, within the same clock tick, without changing
+    /// this key? A `ctime` in the future (a clock set back) counts as recent.
+    pub(crate) fn is_racy(&self, observed: SystemTime) -> bool {
+        let (Ok(secs), Ok(nanos)) = (u64::try_from(self.ctime), u32::try_from(self.ctime_nsec))
+        else {
+            return false; // before 1970: long ago
+        };
+        let Some(ctime) = SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos)) else {
+            return true;
+        };
+        observed
+            .duration_since(ctime)
+            .map_or(true, |age| age < RACY)
     }
 }
 
@@ -298,6 +323,20 @@ mod tests {
             assert_ne!(now, key, "{what}");
             assert!(cache.lookup(&plugin, &now).is_none(), "{what}: a miss");
         }
+    }
+
+    #[test]
+    fn recent_changes_are_racy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let plugin = tmp.path().join("p.so");
+        let before = SystemTime::now();
+        std::fs::write(&plugin, b"new").unwrap();
+        let key = FileKey::of(&std::fs::metadata(&plugin).unwrap());
+        assert!(key.is_racy(SystemTime::now()));
+        assert!(key.is_racy(before), "a ctime after the observation");
+        assert!(!key.is_racy(SystemTime::now() + RACY + Duration::from_millis(50)));
+        let old = FileKey { ctime: 1, ..key };
+        assert!(!old.is_racy(SystemTime::now()));
     }
 
     #[test]

@@ -483,6 +483,7 @@ fn describe(
     if !seen.insert(canonical.clone()) {
         return None;
     }
+    let observed = std::time::SystemTime::now();
     let meta = match std::fs::metadata(&canonical) {
         Ok(m) => m,
         Err(e) => return skip(format!("cannot look at it: {e}")),
@@ -510,6 +511,14 @@ fn describe(
         return skip(unreadable_reason(&e, &meta));
     }
     let key = FileKey::of(&meta);
+    // A file changed this very moment may change again with the same key: not remembered.
+    let remember = |cache: &mut MetadataCache, described| {
+        if key.is_racy(observed) {
+            cache.forget(&canonical);
+        } else {
+            cache.store(&canonical, key, described);
+        }
+    };
     let mut entry = Entry {
         source: Source::Plugin {
             path: path.to_owned(),
@@ -535,7 +544,7 @@ fn describe(
         None => match load_plugin(&canonical) {
             Ok(loaded) => {
                 let info = Runner::info(&loaded);
-                cache.store(&canonical, key, Described::Info(info.clone()));
+                remember(cache, Described::Info(info.clone()));
                 entry.info = Some(info);
                 let _ = entry.runner.set(Ok(Arc::new(loaded)));
             }
@@ -543,7 +552,7 @@ fn describe(
                 if is_elf(&canonical) && why.starts_with(CANNOT_DLOPEN) {
                     cache.forget(&canonical);
                 } else {
-                    cache.store(&canonical, key, Described::Quarantined(why.clone()));
+                    remember(cache, Described::Quarantined(why.clone()));
                 }
                 entry.quarantine = Some(why.clone());
                 let _ = entry.runner.set(Err(why));
