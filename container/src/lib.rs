@@ -36,7 +36,7 @@ pub use container::{Container, Section, SectionKind, V1Header, detect};
 pub use error::{Error, Result};
 pub use manifest::Manifest;
 pub use verify::{Failure, Report};
-pub use volume::{DirEntry, EntryKind, MAX_DEPTH, MAX_SYMLINK_HOPS, Node, Volume};
+pub use volume::{DirEntry, EntryKind, MAX_DEPTH, MAX_PATH_LEN, MAX_SYMLINK_HOPS, Node, Volume};
 
 /// A webc format version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

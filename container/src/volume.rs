@@ -29,10 +29,25 @@ pub const MAX_SYMLINK_HOPS: usize = 40;
 /// stops a tree of one-letter names at 2048 levels.
 pub const MAX_DEPTH: usize = 256;
 
+/// Longest path (in bytes, `/a/b` is 4) an entry of a volume may have, Linux's `PATH_MAX`.
+/// Enforced with [`MAX_DEPTH`] by [`Volume::walk`] and [`crate::write::Directory::insert`]:
+/// without it, one long directory name above many entries makes every listing that prints
+/// full paths (`inspect --json`) quadratic in the header's size; with it, such a listing is
+/// at most ~4 KiB per entry. No package Wasmer builds on Linux can exceed it.
+pub const MAX_PATH_LEN: usize = 4096;
+
 /// The one-line reason given when a tree nests deeper than [`MAX_DEPTH`].
 pub(crate) fn too_deep_reason(path: &str) -> String {
     format!(
         "directories nested more than {MAX_DEPTH} levels deep (at {})",
+        shorten_path(path)
+    )
+}
+
+/// The one-line reason given for a path longer than [`MAX_PATH_LEN`].
+pub(crate) fn too_long_reason(path: &str) -> String {
+    format!(
+        "path longer than {MAX_PATH_LEN} bytes ({})",
         shorten_path(path)
     )
 }
@@ -526,7 +541,8 @@ impl Volume {
     ///
     /// A directory record reached through two parents is an error: writers never share
     /// subtrees, and walking a chain of shared directories would take exponential time.
-    /// So is a directory nested deeper than [`MAX_DEPTH`]. Memory is linear in the depth
+    /// So is a directory nested deeper than [`MAX_DEPTH`], and a path longer than
+    /// [`MAX_PATH_LEN`]. Memory is linear in the depth
     /// (one path buffer, one iterator per open level).
     pub fn walk(&self, mut visit: impl FnMut(&str, &DirEntry) -> Result<()>) -> Result<()> {
         let root = self.root()?;
@@ -554,6 +570,13 @@ impl Volume {
                     self.what("directory"),
                     self.inner.header_off + entry.node.at,
                     too_deep_reason(&path),
+                ));
+            }
+            if path.len() > MAX_PATH_LEN {
+                return Err(Error::malformed(
+                    self.what("directory entry"),
+                    self.inner.header_off + entry.node.at,
+                    too_long_reason(&path),
                 ));
             }
             if let NodeKind::Dir { table: Some(t), .. } = entry.node.kind
@@ -1123,6 +1146,30 @@ mod tests {
         );
         assert!(err.len() < 300 && !err.contains('\n'), "{err}");
         assert_eq!((visited, longest), (MAX_DEPTH, 2 * MAX_DEPTH));
+    }
+
+    /// One 5 000-byte directory name is refused where it would make every path below it
+    /// longer than [`MAX_PATH_LEN`]; a 4 000-byte one walks.
+    #[test]
+    fn walk_refuses_paths_longer_than_path_max() {
+        for (len, ok) in [(4_000usize, true), (5_000, false)] {
+            let name = "n".repeat(len);
+            let (v, _) = chain(1, &[name.as_str()]);
+            let mut visited = 0;
+            let walked = v.walk(|_, _| {
+                visited += 1;
+                Ok(())
+            });
+            if ok {
+                assert!(walked.is_ok(), "{walked:?}");
+                assert_eq!(visited, 1);
+            } else {
+                let err = walked.err().map(|e| e.to_string()).unwrap_or_default();
+                assert!(err.contains("path longer than 4096 bytes"), "{err}");
+                assert!(err.len() < 300, "{err}");
+                assert_eq!(visited, 0);
+            }
+        }
     }
 
     /// Lookups apply the same limit: a path into a directory deeper than [`MAX_DEPTH`] is an

@@ -60,6 +60,10 @@ impl Directory {
         if dirs > MAX_DEPTH {
             return Err(too_deep(path));
         }
+        let len: usize = segments.iter().map(|s| s.len() + 1).sum();
+        if len > crate::MAX_PATH_LEN {
+            return Err(Error::Write(crate::volume::too_long_reason(path)));
+        }
         let mut dir = self;
         for seg in parents {
             check_segment(seg)?;

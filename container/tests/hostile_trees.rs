@@ -47,6 +47,37 @@ fn deep_trees_stop_at_max_depth() {
     }
 }
 
+/// A 3 000-byte directory name above 10 000 files: every full path would be 3 KB long
+/// (30 MB of paths from a 400 KB header). Still within `MAX_PATH_LEN`, so it walks; with a
+/// 5 000-byte name it is refused at the first entry.
+#[test]
+fn long_names_are_bounded_by_max_path_len() {
+    for (len, ok) in [(3_000usize, true), (5_000, false)] {
+        let mut nodes = vec![RawNode::Dir(vec![("n".repeat(len), 1)])];
+        nodes.push(RawNode::Dir(
+            (0..10_000).map(|i| (format!("f{i:05}"), i + 2)).collect(),
+        ));
+        nodes.extend((0..10_000).map(|_| RawNode::File { start: 0, end: 0 }));
+        let c = open(Version::V2, &nodes, &[]);
+        let v = c.volume("/v").unwrap();
+        let mut longest = 0;
+        let walked = v.walk(|p, _| {
+            longest = longest.max(p.len());
+            Ok(())
+        });
+        if ok {
+            assert!(walked.is_ok(), "{walked:?}");
+            assert_eq!(longest, len + 8);
+        } else {
+            let err = walked.unwrap_err().to_string();
+            assert!(
+                err.contains("path longer than 4096 bytes") && err.len() < 300,
+                "{err}"
+            );
+        }
+    }
+}
+
 /// Shared directory records: refused by the walk at the first second path.
 #[test]
 fn shared_trees_are_refused() {

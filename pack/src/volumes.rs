@@ -194,6 +194,16 @@ pub(crate) fn fs_volume(base_dir: &Path, host: &Path, volume: &str) -> Result<Di
                 ),
             });
         }
+        let path_len: usize = names.iter().map(|n| n.len() + 1).sum();
+        if path_len > webc_container::MAX_PATH_LEN {
+            return Err(Error::UnsupportedPath {
+                path: full.to_path_buf(),
+                reason: format!(
+                    "the path inside the volume is longer than {} bytes",
+                    webc_container::MAX_PATH_LEN
+                ),
+            });
+        }
         let leaf = if smeta.file_type().is_symlink() {
             Some(symlink_entry(full, &names, volume)?)
         } else if full.is_file() {
