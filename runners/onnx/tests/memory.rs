@@ -267,4 +267,25 @@ fn a_jsonl_line_and_an_explicit_tensor_of_the_wrong_shape_cost_about_their_size(
         mb(m.peak),
         mb(req.len())
     );
+    drop(req);
+    // The same data after a shape over the limit (2^26 rows of 4 float32 = 1 GiB): refused
+    // before any of it is kept.
+    let mut req = br#"{"x": {"shape": [67108864, 4], "data": ["#.to_vec();
+    while req.len() < 30_000_000 {
+        req.extend_from_slice(b"1,");
+    }
+    req.extend_from_slice(b"1]}}");
+    let m = run(&[], &req);
+    assert_refused(&m, "over the memory limit of 268435456 bytes");
+    eprintln!(
+        "shape over the limit: request {}, peak heap {}",
+        mb(req.len()),
+        mb(m.peak)
+    );
+    assert!(
+        m.peak < 2 * req.len() + (8 << 20),
+        "peak heap {} for a request of {}",
+        mb(m.peak),
+        mb(req.len())
+    );
 }

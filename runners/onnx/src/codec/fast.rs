@@ -393,8 +393,13 @@ fn explicit<'de, A: MapAccess<'de>>(state: &mut State, mut map: A) -> Result<Vec
                 {
                     return Err(defer());
                 }
-                // No more elements than the shape holds.
-                state.max = state.max.min(element_count(&dims).ok_or_else(defer)?);
+                // A shape over the limit defers before its data is read; otherwise no more
+                // elements than the shape holds.
+                let count = element_count(&dims).ok_or_else(defer)?;
+                if count > state.max {
+                    return Err(defer());
+                }
+                state.max = count;
                 shape = Some(dims);
             }
             "dtype" if !dtype => {
