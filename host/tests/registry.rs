@@ -459,9 +459,11 @@ fn duplicate_names_first_in_search_order_wins() {
     );
     assert_eq!(quarantine_of(&r, "two.so"), expected);
     assert_eq!(quarantine_of(&r, "again.so"), expected);
-    // The same file reached twice counts once.
+    // The same file reached twice counts once, and so does a skipped one.
+    fs::create_dir(first.path().join("dir.so")).unwrap();
     let r = Registry::discover(&DiscoveryOptions::only([first.path(), first.path()]));
-    assert_eq!(r.entries().len(), 1);
+    assert_eq!(r.entries().len(), 2, "{:?}", r.entries());
+    assert!(entry_at(&r, "dir.so").is_skipped());
     assert_eq!(r.directories().len(), 2);
 }
 
@@ -1033,27 +1035,43 @@ fn output_within_a_minute(mut cmd: Command) -> Output {
 #[test]
 fn runners_lists_every_skipped_candidate_with_its_reason() {
     let echo = echo_plugin();
-    let dir = plugin_dir(&[("echo.so", &echo), ("unreadable.so", &echo)]);
-    let d = dir.path();
+    let as_user = if euid() == 0 { 65534 } else { euid() };
+    // Everything the command needs in one 0755 tree under /tmp (as root: reachable by uid
+    // 65534 wherever the checkout is), the binary included, so its own directory offers
+    // no plugins.
+    let top = if euid() == 0 {
+        tempfile::tempdir_in("/tmp").unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    chmod(top.path(), 0o755);
+    let bin = top.path().join("webc-host");
+    if fs::hard_link(BIN, &bin).is_err() {
+        fs::copy(BIN, &bin).unwrap();
+    }
+    let d = &top.path().join("candidates");
+    fs::create_dir(d).unwrap();
     chmod(d, 0o755);
+    for name in ["echo.so", "unreadable.so"] {
+        fs::copy(&echo, d.join(name)).unwrap();
+        chmod(&d.join(name), 0o755);
+    }
     chmod(&d.join("unreadable.so"), 0o000);
     fs::create_dir(d.join("dir.so")).unwrap();
     mkfifo(&d.join("fifo.so"));
     std::os::unix::fs::symlink(d.join("gone"), d.join("dangling.so")).unwrap();
     std::os::unix::fs::symlink("loop.so", d.join("loop.so")).unwrap();
     std::os::unix::fs::symlink("/dev/null", d.join("null.so")).unwrap();
-    let home = tempfile::tempdir().unwrap();
-    chmod(home.path(), 0o755);
-    let as_user = if euid() == 0 { 65534 } else { euid() };
+    let home = top.path().join("home");
     let runners = |json: bool| {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(&bin);
         cmd.args(["runners", "--plugins"])
             .arg(d)
             .args(json.then_some("--json"))
             .env_remove("WEBC_LOG")
             .env_remove("WEBC_HOST_PLUGINS")
-            .env("HOME", home.path())
-            .env("XDG_DATA_HOME", home.path().join("data"));
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"));
         if euid() == 0 {
             use std::os::unix::process::CommandExt as _;
             cmd.uid(as_user).gid(as_user);
@@ -1103,6 +1121,11 @@ fn runners_lists_every_skipped_candidate_with_its_reason() {
         assert_eq!(r["name"], Value::Null, "{name}");
     }
     assert_eq!(report["directories"][0]["candidates"], 7);
+    assert_eq!(
+        report["runners"].as_array().unwrap().len(),
+        7,
+        "nothing else: {report:#}"
+    );
 
     let out = runners(false);
     assert!(

@@ -295,6 +295,13 @@ impl Registry {
                         let entry = match candidate {
                             Candidate::File(file) => describe(&file, origin, &mut cache, &mut seen),
                             Candidate::Skipped { path, reason } => {
+                                // The same directory searched twice lists it once.
+                                let real = path.parent().and_then(|d| {
+                                    Some(std::fs::canonicalize(d).ok()?.join(path.file_name()?))
+                                });
+                                if real.is_some_and(|r| !seen.insert(r)) {
+                                    continue;
+                                }
                                 tracing::debug!(
                                     "skipping plugin candidate {}: {reason}",
                                     path.display()
