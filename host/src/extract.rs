@@ -303,6 +303,8 @@ pub fn extract(
         .tempdir_in(dest)
         .map_err(Error::io(dest))?;
     let stage: PathBuf = staging.path().to_owned();
+    // Removed by the CLI's signal handling if the process is interrupted meanwhile.
+    let _interrupt = crate::interrupt::Temporary::register(&stage);
     let mut summary = ExtractSummary::default();
 
     if !atom_names.is_empty() {

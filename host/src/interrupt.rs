@@ -39,14 +39,24 @@ impl List {
     fn remove_all(&self) -> usize {
         let paths: Vec<PathBuf> = self.lock().drain(..).map(|(_, p)| p).collect();
         for p in &paths {
-            match std::fs::symlink_metadata(p) {
-                Ok(m) if m.is_dir() => {
-                    let _ = std::fs::remove_dir_all(p);
+            // The owner may still be writing into a directory while it is removed (the
+            // signal arrived mid-work), so a removal can meet entries created after it
+            // listed the directory: try again until it is gone, for a bounded time. Once
+            // its parents are gone the owner's next write fails, so this converges.
+            for _ in 0..200 {
+                match std::fs::symlink_metadata(p) {
+                    Ok(m) if m.is_dir() => {
+                        let _ = std::fs::remove_dir_all(p);
+                    }
+                    Ok(_) => {
+                        let _ = std::fs::remove_file(p);
+                    }
+                    Err(_) => break,
                 }
-                Ok(_) => {
-                    let _ = std::fs::remove_file(p);
+                if std::fs::symlink_metadata(p).is_err() {
+                    break;
                 }
-                Err(_) => {}
+                std::thread::sleep(std::time::Duration::from_millis(5));
             }
         }
         paths.len()
@@ -81,10 +91,21 @@ impl Drop for Temporary {
     }
 }
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Removes every registered temporary (best effort: errors are ignored, the process is
-/// about to end). Returns how many paths were registered.
+/// about to end), after marking the process as [`interrupted`]. Returns how many paths were
+/// registered.
 pub fn remove_all() -> usize {
+    INTERRUPTED.store(true, Ordering::SeqCst);
     REGISTERED.remove_all()
+}
+
+/// Whether [`remove_all`] was called: the process is ending because of a signal, so work
+/// that fails now (its staging directory vanished) should not report that failure or exit
+/// on its own — the signal decides how the process ends.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 #[cfg(test)]

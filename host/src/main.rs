@@ -14,7 +14,15 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     init_logging();
     handle_signals();
-    match args.command.execute() {
+    let result = args.command.execute();
+    if webc_host::interrupt::interrupted() {
+        // A signal is ending the process (see `handle_signals`): whatever the command made
+        // of its vanished temporaries is not its outcome.
+        loop {
+            std::thread::park();
+        }
+    }
+    match result {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {

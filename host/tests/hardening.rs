@@ -401,3 +401,64 @@ fn tmp_size_bounds_the_private_tmp() {
     assert_ne!(o.status.code(), Some(0));
     assert!(err(&o).contains("--tmp-size"), "{}", err(&o));
 }
+
+// ---------------------------------------------------------------------------------------
+// An interrupted extract leaves nothing behind
+
+#[test]
+fn an_interrupted_extract_leaves_no_staging_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A package of many small files: extraction (a temporary file, fsync and rename for
+    // each) takes long enough to be interrupted in the middle.
+    let project = tmp.path().join("project");
+    std::fs::create_dir_all(project.join("data")).unwrap();
+    for i in 0..3000 {
+        std::fs::write(project.join(format!("data/f{i:05}")), [b'x'; 512]).unwrap();
+    }
+    std::fs::write(
+        project.join("wasmer.toml"),
+        "[package]\nname = \"t/many\"\nversion = \"0.1.0\"\n\n[fs]\n\"/data\" = \"data\"\n",
+    )
+    .unwrap();
+    let pkg = tmp.path().join("many.webc");
+    let o = Command::new(BIN)
+        .args(["pack", s(&project), "-o", s(&pkg)])
+        .output()
+        .unwrap();
+    code(&o, 0);
+    let mut interrupted = 0;
+    for (i, delay) in [40u64, 80, 120, 200, 300].into_iter().enumerate() {
+        let dest = tmp.path().join(format!("out{i}"));
+        let child = Command::new(BIN)
+            .args(["extract", s(&pkg), s(&dest)])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let pid = i32::try_from(child.id()).unwrap();
+        // SAFETY: signalling our own child, which has not been waited for yet.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+        let o = wait_bounded(child, Duration::from_secs(120));
+        match o.status.signal() {
+            Some(sig) => {
+                assert_eq!(sig, libc::SIGINT, "{:?}\n{}", o.status, err(&o));
+                interrupted += 1;
+            }
+            // Finished before the signal: then it must have succeeded.
+            None => code(&o, 0),
+        }
+        let left: Vec<String> = std::fs::read_dir(&dest)
+            .map(|rd| {
+                rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with(".webc-extract-"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(left.is_empty(), "delay {delay} ms left {left:?}");
+    }
+    assert!(
+        interrupted > 0,
+        "no extract was interrupted: make the package larger"
+    );
+}
