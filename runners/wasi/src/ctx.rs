@@ -41,15 +41,44 @@ impl Desc {
     }
 }
 
+/// Descriptors a program may hold at once unless the `max-fds` runner option says otherwise
+/// (stdio and the preopens included, as `RLIMIT_NOFILE` counts them; Linux's default soft
+/// limit).
+pub(crate) const DEFAULT_MAX_FDS: u32 = 1024;
+
 /// The descriptor table. Numbers are assigned as wasmtime-wasi's preview1 adapter assigns
-/// them: the highest previously freed number first, else one past the highest in use.
-#[derive(Debug, Default)]
+/// them: the highest previously freed number first, else one past the highest in use. At
+/// most `max` descriptors are open at once: one more is `EMFILE` for the program, so a
+/// guest cannot use up the host's own descriptors (a file of a granted host directory holds
+/// one) and make the host fail.
+#[derive(Debug)]
 pub(crate) struct FdTable {
     used: BTreeMap<u32, Desc>,
     free: BTreeSet<u32>,
+    max: usize,
+}
+
+impl Default for FdTable {
+    fn default() -> FdTable {
+        FdTable::with_max(DEFAULT_MAX_FDS)
+    }
 }
 
 impl FdTable {
+    /// An empty table holding at most `max` descriptors.
+    pub(crate) fn with_max(max: u32) -> FdTable {
+        FdTable {
+            used: BTreeMap::new(),
+            free: BTreeSet::new(),
+            max: usize::try_from(max).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// No descriptor can be added (`push` would fail with `EMFILE`).
+    pub(crate) fn is_full(&self) -> bool {
+        self.used.len() >= self.max
+    }
+
     pub(crate) fn get(&self, fd: u32) -> WasiResult<&Desc> {
         self.used.get(&fd).ok_or(Errno::BADF)
     }
@@ -63,6 +92,9 @@ impl FdTable {
     }
 
     pub(crate) fn push(&mut self, desc: Desc) -> WasiResult<u32> {
+        if self.is_full() {
+            return Err(Errno::MFILE);
+        }
         let fd = match self.free.pop_last() {
             Some(fd) => fd,
             None => match self.used.last_key_value() {
@@ -99,6 +131,12 @@ impl FdTable {
         self.free.clear();
         handles
     }
+
+    /// Descriptors open.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.used.len()
+    }
 }
 
 /// The job's borrowed resources with their lifetime erased (see `exec::erase`).
@@ -133,11 +171,20 @@ pub(crate) struct Ctx {
     pub(crate) clock_base: Instant,
     /// The run thread's CPU time when the run started (for the CPU-time clocks).
     pub(crate) cpu_base: u64,
+    /// A stdio stream reported the run's time limit (`ErrorKind::TimedOut`): the call in
+    /// progress ends the run as a timeout instead of returning an errno.
+    pub(crate) timed_out: bool,
 }
 
 impl Ctx {
     pub(crate) fn fs(&self) -> &'static dyn FileSystem {
         self.io.fs
+    }
+
+    /// Whether the run is out of time: a stdio stream reported the limit, or the deadline
+    /// has passed.
+    pub(crate) fn out_of_time(&self) -> bool {
+        self.timed_out || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
     /// The file-system handle behind `fd` if it is a regular (non-directory) file; `BADF`
@@ -201,5 +248,25 @@ mod tests {
         assert_eq!(t.get(6), Err(Errno::BADF));
         assert_eq!(t.push(f(7)).unwrap(), 6);
         assert_eq!(t.remove(42), Err(Errno::BADF));
+    }
+
+    #[test]
+    fn the_table_holds_at_most_max_descriptors() {
+        let mut t = FdTable::with_max(4);
+        for d in [Desc::Stdin, Desc::Stdout, Desc::Stderr] {
+            t.push(d).unwrap();
+        }
+        let f = |h| Desc::File {
+            handle: Handle(h),
+            nonblock: false,
+        };
+        assert!(!t.is_full());
+        assert_eq!(t.push(f(1)).unwrap(), 3);
+        assert!(t.is_full());
+        assert_eq!(t.push(f(2)), Err(Errno::MFILE));
+        assert_eq!(t.len(), 4);
+        t.remove(3).unwrap();
+        assert_eq!(t.push(f(3)).unwrap(), 3);
+        assert_eq!(FdTable::default().max, DEFAULT_MAX_FDS as usize);
     }
 }

@@ -28,6 +28,7 @@ impl Errno {
     pub(crate) const INVAL: Errno = Errno(28);
     pub(crate) const IO: Errno = Errno(29);
     pub(crate) const ISDIR: Errno = Errno(31);
+    pub(crate) const MFILE: Errno = Errno(33);
     pub(crate) const NAMETOOLONG: Errno = Errno(37);
     pub(crate) const NOENT: Errno = Errno(44);
     pub(crate) const NOMEM: Errno = Errno(48);

@@ -11,7 +11,7 @@ use webc_runner_api::{Job, JobSpec, Outcome, RunnerError};
 
 use crate::annotations::WasiAnnotation;
 use crate::cache::{self, Key};
-use crate::ctx::{Ctx, Desc, FdTable, JobIo};
+use crate::ctx::{Ctx, DEFAULT_MAX_FDS, Desc, FdTable, JobIo};
 use crate::engine::{self, EngineEntry, EngineKey, Imports};
 use crate::limits::{Limiter, TimedOut, TimedRun};
 use crate::wasi::{self, Exit};
@@ -23,13 +23,19 @@ pub(crate) struct Options {
     pub(crate) fuel: Option<u64>,
     /// Use the precompiled cache (when the host gives a cache dir).
     pub(crate) cache: bool,
+    /// Most descriptors open at once (stdio and preopens included).
+    pub(crate) max_fds: u32,
 }
+
+/// The fewest descriptors `max-fds` may allow: stdio and the two preopens.
+const MIN_FDS: u32 = 5;
 
 impl Options {
     pub(crate) fn parse(options: &[(String, String)]) -> Result<Options, RunnerError> {
         let mut out = Options {
             fuel: None,
             cache: true,
+            max_fds: DEFAULT_MAX_FDS,
         };
         for (k, v) in options {
             match k.as_str() {
@@ -50,9 +56,17 @@ impl Options {
                         )));
                     }
                 },
+                "max-fds" => match v.trim().parse::<u32>() {
+                    Ok(n) if n >= MIN_FDS => out.max_fds = n,
+                    _ => {
+                        return Err(RunnerError::InvalidJob(format!(
+                            "runner option `max-fds` must be an integer of at least {MIN_FDS} (stdio and the two preopens), not {v:?}"
+                        )));
+                    }
+                },
                 _ => {
                     return Err(RunnerError::InvalidJob(format!(
-                        "unknown runner option `{k}` for the WASI runner (known: fuel, cache)"
+                        "unknown runner option `{k}` for the WASI runner (known: fuel, cache, max-fds)"
                     )));
                 }
             }
@@ -104,10 +118,11 @@ impl Drop for Opened<'_> {
 pub(crate) fn descriptors<'a>(
     fs: &'a dyn FileSystem,
     cwd: Option<&str>,
+    max_fds: u32,
 ) -> Result<Opened<'a>, RunnerError> {
     let mut opened = Opened {
         fs,
-        fds: FdTable::default(),
+        fds: FdTable::with_max(max_fds.max(MIN_FDS)),
     };
     let root = fs
         .preopens()
@@ -327,7 +342,7 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
     } = job;
     let options = Options::parse(&spec.options)?;
     let wasi = WasiAnnotation::parse(&spec.annotations)?;
-    let mut opened = descriptors(fs, wasi.cwd.as_deref())?;
+    let mut opened = descriptors(fs, wasi.cwd.as_deref(), options.max_fds)?;
     let t0 = Instant::now();
     let entry = engine::get(EngineKey {
         fuel: options.fuel.is_some(),
@@ -350,6 +365,7 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
         deadline: None,
         clock_base: Instant::now(),
         cpu_base: wasi::thread_cpu_nanos(),
+        timed_out: false,
     };
     let outcome = run_module(entry, &pre, ctx, &spec, options);
     tracing::debug!(
@@ -475,15 +491,20 @@ mod tests {
             o(&[]).unwrap(),
             Options {
                 fuel: None,
-                cache: true
+                cache: true,
+                max_fds: DEFAULT_MAX_FDS,
             }
         );
+        assert_eq!(o(&[("max-fds", "64")]).unwrap().max_fds, 64);
         assert_eq!(o(&[("fuel", "1000")]).unwrap().fuel, Some(1000));
         assert!(!o(&[("cache", "off")]).unwrap().cache);
         for bad in [
             ("fuel", "-1"),
             ("fuel", "lots"),
             ("cache", "maybe"),
+            ("max-fds", "4"),
+            ("max-fds", "-1"),
+            ("max-fds", "many"),
             ("jit", "on"),
         ] {
             match o(&[bad]) {

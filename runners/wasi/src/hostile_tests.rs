@@ -86,6 +86,7 @@ fn random_calls_never_panic() {
             deadline: Some(Instant::now()),
             clock_base: Instant::now(),
             cpu_base: 0,
+            timed_out: false,
         };
         let mut store = Store::new(&entry.engine, ctx);
         store.set_epoch_deadline(u64::MAX / 2);
@@ -128,7 +129,11 @@ fn random_calls_never_panic() {
         for round in 0..2000u32 {
             // Fresh descriptors each round (calls close and renumber them).
             store.data_mut().close_all();
-            let mut fds = std::mem::take(&mut crate::exec::descriptors(vfs, None).unwrap().fds);
+            let mut fds = std::mem::take(
+                &mut crate::exec::descriptors(vfs, None, crate::ctx::DEFAULT_MAX_FDS)
+                    .unwrap()
+                    .fds,
+            );
             // fd 5: a read-write file, fd 6: a writable directory (both in /tmp).
             let root = fds.get(4).unwrap().handle().unwrap();
             let rw = OpenOptions {

@@ -36,9 +36,13 @@
 //! initial memory exceeds the limit is refused with [`RunnerError::CannotExecute`]; later
 //! growth beyond it fails `memory.grow`). Wall time uses epoch interruption (compiled in only
 //! for runs with a time limit, so those keep their own engine and artifact) with a per-store
-//! deadline, checked also by sleeps in `poll_oneoff`; the clock starts at instantiation
-//! (compilation is not counted); a read blocked on stdin is not interrupted. The
-//! `fuel=N` runner option meters execution (running out traps). `proc_exit(n)` →
+//! deadline, checked also by sleeps in `poll_oneoff` and `sched_yield`, and after any call
+//! that blocked across it; a stdio stream failing with `ErrorKind::TimedOut` (the host's
+//! stdin does at the deadline) ends the run as a timeout too, not as an errno for the
+//! program. The clock starts at instantiation (compilation is not counted). The
+//! `fuel=N` runner option meters execution (running out traps); `max-fds=N` caps the
+//! descriptors a program holds at once (default 1024, stdio and preopens included; one
+//! more `path_open` is `EMFILE`, before the host opens anything). `proc_exit(n)` →
 //! [`Outcome::Exit`]`(n)`, returning from `_start` → `Exit(0)`, the time limit →
 //! [`Outcome::Timeout`], a trap → [`Outcome::Trap`] after writing
 //! `error: the program trapped: <message>` and the wasm backtrace to the program's stderr.
@@ -112,6 +116,10 @@ impl Runner for WasiRunner {
                 OptionDoc {
                     key: "cache".into(),
                     help: "on (default) | off: use the precompiled-module cache".into(),
+                },
+                OptionDoc {
+                    key: "max-fds".into(),
+                    help: "most descriptors the program may hold at once, stdio and preopens included (default 1024; at least 5); one more is EMFILE".into(),
                 },
             ],
         }

@@ -123,6 +123,15 @@ pub(crate) fn set_times(atim: i64, mtim: i64, fst: i32) -> WasiResult<(SetTime, 
     Ok((one(ATIM, ATIM_NOW, atim)?, one(MTIM, MTIM_NOW, mtim)?))
 }
 
+/// The errno of a stdio stream's error; a `TimedOut` error (the host's streams report the
+/// run's time limit so) marks the run as out of time instead.
+fn stream_errno(e: &std::io::Error, timed_out: &mut bool) -> Errno {
+    if e.kind() == ErrorKind::TimedOut {
+        *timed_out = true;
+    }
+    Errno::from_io(e)
+}
+
 /// Reads from stdin into the first non-empty buffer (one read).
 fn read_stdin(ctx: &mut Ctx, mem: &mut GuestMem<'_>, iovs: u32, n: u32) -> WasiResult<u32> {
     for i in 0..n {
@@ -135,7 +144,7 @@ fn read_stdin(ctx: &mut Ctx, mem: &mut GuestMem<'_>, iovs: u32, n: u32) -> WasiR
             match ctx.io.stdin.read(buf) {
                 Ok(read) => return Ok(u32::try_from(read)?),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Errno::from_io(&e)),
+                Err(e) => return Err(stream_errno(&e, &mut ctx.timed_out)),
             }
         }
     }
@@ -145,6 +154,7 @@ fn read_stdin(ctx: &mut Ctx, mem: &mut GuestMem<'_>, iovs: u32, n: u32) -> WasiR
 /// Writes every buffer to a stdio stream, then flushes it.
 fn write_stream(
     out: &mut (dyn Write + Send),
+    timed_out: &mut bool,
     mem: &GuestMem<'_>,
     iovs: u32,
     n: u32,
@@ -156,10 +166,10 @@ fn write_stream(
             continue;
         }
         out.write_all(mem.slice(iov.buf, iov.len)?)
-            .map_err(|e| Errno::from_io(&e))?;
+            .map_err(|e| stream_errno(&e, timed_out))?;
         total = total.saturating_add(iov.len);
     }
-    out.flush().map_err(|e| Errno::from_io(&e))?;
+    out.flush().map_err(|e| stream_errno(&e, timed_out))?;
     Ok(total)
 }
 
@@ -261,8 +271,8 @@ fn fd_write(
             })?
         }
         Desc::Stdout | Desc::Stderr if at.is_some() => return Err(Errno::SPIPE),
-        Desc::Stdout => write_stream(ctx.io.stdout, mem, iovs, n)?,
-        Desc::Stderr => write_stream(ctx.io.stderr, mem, iovs, n)?,
+        Desc::Stdout => write_stream(ctx.io.stdout, &mut ctx.timed_out, mem, iovs, n)?,
+        Desc::Stderr => write_stream(ctx.io.stderr, &mut ctx.timed_out, mem, iovs, n)?,
         _ => return Err(Errno::BADF),
     };
     mem.write_u32(ret, written)

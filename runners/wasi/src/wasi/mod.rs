@@ -3,13 +3,18 @@
 //!
 //! Both module names share one implementation; [`Abi`] only translates the layouts that
 //! differ in preview0 (`filestat`, `whence`, `subscription`; see [`Abi`]). Every function
-//! reaches guest memory through [`GuestMem`] and returns an errno; only `proc_exit` and a
-//! time limit reached while sleeping in `poll_oneoff` end the call with an error.
+//! reaches guest memory through [`GuestMem`] and returns an errno; only `proc_exit` and the
+//! time limit end the call with an error: the limit reached while sleeping in
+//! `poll_oneoff`, a stdio stream reporting it (`ErrorKind::TimedOut`, as `webc-host`'s stdin
+//! does for a read blocked past the deadline), or the deadline found passed after any call.
+
+use std::time::Instant;
 
 use wasmtime::{Caller, Extern, Linker};
 
 use crate::ctx::Ctx;
 use crate::errno::WasiResult;
+use crate::limits::TimedOut;
 use crate::mem::GuestMem;
 
 mod args_env;
@@ -130,19 +135,28 @@ fn memory(caller: &mut Caller<'_, Ctx>) -> Option<wasmtime::Memory> {
 }
 
 /// Runs one WASI call: `f` gets the context and the checked memory view; the result
-/// becomes the errno returned to the guest (0 on success).
+/// becomes the errno returned to the guest (0 on success). When a stdio stream reported
+/// the time limit (`ErrorKind::TimedOut`) or the deadline passed while the call was running
+/// (it blocked across it), the call fails with [`TimedOut`] instead, which ends the run as a
+/// timeout. (A call that starts after the deadline runs normally: the epoch check stops the
+/// program at its next loop or function entry.)
 pub(crate) fn call(
     caller: &mut Caller<'_, Ctx>,
     f: impl FnOnce(&mut Ctx, &mut GuestMem<'_>) -> WasiResult<()>,
-) -> i32 {
+) -> wasmtime::Result<i32> {
     let Some(memory) = memory(caller) else {
-        return crate::errno::Errno::FAULT.code();
+        return Ok(crate::errno::Errno::FAULT.code());
     };
     let (bytes, ctx) = memory.data_and_store_mut(caller);
-    match f(ctx, &mut GuestMem::new(bytes)) {
+    let before_deadline = ctx.deadline.is_some_and(|d| Instant::now() < d);
+    let errno = match f(ctx, &mut GuestMem::new(bytes)) {
         Ok(()) => 0,
         Err(e) => e.code(),
+    };
+    if ctx.timed_out || (before_deadline && ctx.out_of_time()) {
+        return Err(wasmtime::Error::new(TimedOut));
     }
+    Ok(errno)
 }
 
 /// Defines one WASI function: `func!(linker, abi, "name", |ctx, mem, a: i32, …| { body })`
@@ -152,7 +166,7 @@ macro_rules! func {
         $linker.func_wrap(
             $abi.module(),
             $name,
-            move |mut caller: ::wasmtime::Caller<'_, $crate::ctx::Ctx> $(, $arg: $ty)*| -> i32 {
+            move |mut caller: ::wasmtime::Caller<'_, $crate::ctx::Ctx> $(, $arg: $ty)*| -> ::wasmtime::Result<i32> {
                 $crate::wasi::call(&mut caller, |$ctx, $mem| $body)
             },
         )?;

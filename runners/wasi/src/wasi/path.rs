@@ -5,7 +5,8 @@
 //! `fd_write` right for writing, a handle not opened for writing is always readable, and
 //! `creat`/`trunc` imply writing; `fdflags::append` opens in append mode, `nonblock` is
 //! recorded, and the `sync` family is refused with `ENOTSUP`; `oflags::directory` with
-//! `creat`, `excl` or `trunc` is `EINVAL`. Paths must be UTF-8 (`EILSEQ`).
+//! `creat`, `excl` or `trunc` is `EINVAL`. Paths must be UTF-8 (`EILSEQ`). A program that
+//! already holds `max-fds` descriptors gets `EMFILE`, before the host opens anything.
 
 use wasmtime::Linker;
 use webc_runner_api::fs::{FileType, OpenOptions};
@@ -72,6 +73,10 @@ fn path_open(
         append: fdfl & fdflags::APPEND != 0,
         follow,
     };
+    if ctx.fds.is_full() {
+        // Refused before the host opens anything.
+        return Err(Errno::MFILE);
+    }
     let fs = ctx.fs();
     let handle = fs.open(dir, path, opts)?;
     let desc = match fs.handle_info(handle) {

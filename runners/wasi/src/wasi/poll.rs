@@ -241,7 +241,7 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
               n: i32,
               ret: i32|
               -> wasmtime::Result<i32> {
-            let mut outcome = Ok(0);
+            let mut outcome = Ok(());
             let errno = super::call(&mut caller, |ctx, mem| {
                 match poll_oneoff(abi, ctx, mem, u(subs), u(events), u(n), u(ret)) {
                     Ok(r) => r,
@@ -250,8 +250,8 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
                         Ok(())
                     }
                 }
-            });
-            outcome.map(|_: i32| errno).map_err(wasmtime::Error::new)
+            })?;
+            outcome.map(|()| errno).map_err(wasmtime::Error::new)
         },
     )?;
     Ok(())
