@@ -67,8 +67,12 @@ struct Inode {
 enum Node {
     Dir {
         entries: BTreeMap<String, u64>,
-        /// The directory holding this one (the root: itself).
+        /// The directory holding this one (the root: itself) and this one's name there
+        /// (the root: empty), so `..` and paths cost no scan of a directory.
         parent: u64,
+        name: String,
+        /// Entries that are directories (for `nlink`, without a scan).
+        subdirs: u64,
     },
     File {
         data: Vec<u8>,
@@ -153,6 +157,21 @@ impl State {
         self.used = self.used.saturating_sub(bytes);
     }
 
+    /// Counts one subdirectory more (`add`) or less in directory `dir`.
+    fn count_subdir(&mut self, dir: u64, add: bool) {
+        if let Some(Inode {
+            kind: Node::Dir { subdirs, .. },
+            ..
+        }) = self.nodes.get_mut(&dir)
+        {
+            *subdirs = if add {
+                subdirs.saturating_add(1)
+            } else {
+                subdirs.saturating_sub(1)
+            };
+        }
+    }
+
     fn touch_dir(&mut self, dir: u64) {
         let t = now();
         if let Some(n) = self.nodes.get_mut(&dir) {
@@ -168,6 +187,7 @@ impl State {
             Node::Symlink { target } => to_u64(target.len()),
             _ => 0,
         };
+        let is_dir = matches!(kind, Node::Dir { .. });
         self.entries(dir)?;
         self.charge(INODE_COST + entry_cost(name) + extra)?;
         let ino = self.next_ino;
@@ -185,6 +205,9 @@ impl State {
             },
         );
         self.entries_mut(dir)?.insert(name.to_owned(), ino);
+        if is_dir {
+            self.count_subdir(dir, true);
+        }
         self.touch_dir(dir);
         Ok(ino)
     }
@@ -287,6 +310,8 @@ impl MemFs {
                 kind: Node::Dir {
                     entries: BTreeMap::new(),
                     parent: ROOT,
+                    name: String::new(),
+                    subdirs: 0,
                 },
                 nlink: 1,
                 open: 0,
@@ -345,16 +370,10 @@ impl MemFs {
         let mut names = Vec::new();
         let mut cur = dir;
         while cur != ROOT {
-            let Node::Dir { parent, .. } = &st.node(cur)?.kind else {
+            let Node::Dir { parent, name, .. } = &st.node(cur)?.kind else {
                 return Err(Errno::Notdir);
             };
-            let name = st
-                .entries(*parent)?
-                .iter()
-                .find(|(_, i)| **i == cur)
-                .map(|(n, _)| n.clone())
-                .ok_or(Errno::Noent)?;
-            names.push(name);
+            names.push(name.clone());
             cur = *parent;
             if names.len() > st.nodes.len() {
                 // A cycle cannot happen (rename refuses moving a directory into itself).
@@ -370,13 +389,7 @@ impl MemFs {
         let st = self.lock();
         let node = st.node(ino)?;
         let (nlink, size) = match &node.kind {
-            Node::Dir { entries, .. } => {
-                let subdirs = entries
-                    .values()
-                    .filter(|i| matches!(st.nodes.get(i).map(|n| &n.kind), Some(Node::Dir { .. })))
-                    .count();
-                (2 + to_u64(subdirs), 4096)
-            }
+            Node::Dir { subdirs, .. } => (2 + subdirs, 4096),
             Node::File { data } => (node.nlink, to_u64(data.len())),
             Node::Symlink { target } => (node.nlink, to_u64(target.len())),
         };
@@ -551,6 +564,8 @@ impl MemFs {
             Node::Dir {
                 entries: BTreeMap::new(),
                 parent: dir,
+                name: name.to_owned(),
+                subdirs: 0,
             },
         )?;
         Ok(())
@@ -598,6 +613,7 @@ impl MemFs {
         }
         st.entries_mut(dir)?.remove(name);
         st.release(entry_cost(name));
+        st.count_subdir(dir, false);
         st.touch_dir(dir);
         st.unref(ino);
         Ok(())
@@ -635,11 +651,20 @@ impl MemFs {
         st.release(entry_cost(from));
         if let Some(old) = old {
             st.release(entry_cost(to));
+            if is_dir {
+                // The replaced entry was an empty directory.
+                st.count_subdir(to_dir, false);
+            }
             st.unref(old);
         }
         st.entries_mut(to_dir)?.insert(to.to_owned(), ino);
-        if let Node::Dir { parent, .. } = &mut st.node_mut(ino)?.kind {
+        if let Node::Dir { parent, name, .. } = &mut st.node_mut(ino)?.kind {
             *parent = to_dir;
+            to.clone_into(name);
+        }
+        if is_dir {
+            st.count_subdir(from_dir, false);
+            st.count_subdir(to_dir, true);
         }
         st.node_mut(ino)?.ctim = now();
         st.touch_dir(from_dir);
@@ -732,5 +757,15 @@ mod tests {
         fs.rename(ROOT, "a", b, "a").unwrap();
         assert_eq!(fs.path_of(a).unwrap(), ["b2", "a"]);
         assert_eq!(fs.stat(b, 0).unwrap().nlink, 3);
+        assert_eq!(fs.stat(ROOT, 0).unwrap().nlink, 3);
+        // Replacing an empty directory, then removing: the counts follow.
+        fs.mkdir(ROOT, "e").unwrap();
+        assert_eq!(fs.stat(ROOT, 0).unwrap().nlink, 4);
+        fs.rename(b, "a", ROOT, "e").unwrap();
+        assert_eq!(fs.stat(ROOT, 0).unwrap().nlink, 4);
+        assert_eq!(fs.stat(b, 0).unwrap().nlink, 2);
+        assert_eq!(fs.path_of(a).unwrap(), ["e"]);
+        fs.rmdir(ROOT, "e").unwrap();
+        assert_eq!(fs.stat(ROOT, 0).unwrap().nlink, 3);
     }
 }
