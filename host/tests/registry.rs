@@ -1207,3 +1207,145 @@ fn a_plugin_changed_a_moment_ago_is_not_remembered_yet() {
     let r = Registry::discover(&opts);
     assert!(r.get("test-echo").unwrap().metadata_from_cache());
 }
+
+/// A package whose entrypoint `echo` runs on the echo runner.
+fn echo_package(dir: &Path) -> PathBuf {
+    use sha2::Digest as _;
+    use webc_container::manifest::{
+        AtomMeta, Command as Cmd, CommandAnnotations, Manifest, atom_signature,
+    };
+    let atom = b"not really a program".to_vec();
+    let mut annotations = CommandAnnotations::default();
+    annotations.extra.insert(
+        "atom",
+        ciborium::Value::Map(vec![(
+            ciborium::Value::Text("name".into()),
+            ciborium::Value::Text("blob".into()),
+        )]),
+    );
+    let manifest = Manifest {
+        atoms: Some(
+            [(
+                "blob".to_owned(),
+                AtomMeta {
+                    kind: "https://example.org/kind/blob".into(),
+                    signature: atom_signature(&sha2::Sha256::digest(&atom).into()),
+                    ..Default::default()
+                },
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        commands: Some(
+            [(
+                "echo".to_owned(),
+                Cmd {
+                    runner: ECHO_URI.into(),
+                    annotations,
+                    ..Default::default()
+                },
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        entrypoint: Some("echo".into()),
+        ..Default::default()
+    };
+    let w = webc_container::write::Writer {
+        manifest: manifest.to_cbor(),
+        atoms: [("blob".to_owned(), bytes::Bytes::from(atom))]
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    let path = dir.join("echo.webc");
+    w.write_to(webc_container::Version::V3, &path).unwrap();
+    path
+}
+
+/// The case end to end: `run` (with its plugin metadata cache) and `runners` (which
+/// loads everything) name the same plugin after one was fixed in place with its old mtime.
+#[test]
+fn run_and_runners_agree_after_a_plugin_is_fixed_in_place() {
+    let echo = echo_plugin();
+    let good = fs::read(&echo).unwrap();
+    let dir = plugin_dir(&[("a.so", &echo), ("b.so", &echo)]);
+    let a = dir.path().join("a.so");
+    let write_at_start = |bytes: &[u8]| {
+        use std::io::Write as _;
+        let mut f = fs::OpenOptions::new().write(true).open(&a).unwrap();
+        f.write_all(bytes).unwrap();
+    };
+    write_at_start(b"JUNK");
+    let broken = fs::metadata(&a).unwrap();
+    settle();
+    let work = tempfile::tempdir().unwrap();
+    let pkg = echo_package(work.path());
+    let cache = work.path().join("cache");
+    let data = work.path().join("data");
+    let explain_runner = || {
+        let out = Command::new(BIN)
+            .args(["run", "--explain", "--plugins"])
+            .arg(dir.path())
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg(&pkg)
+            .env_remove("WEBC_LOG")
+            .env_remove("WEBC_HOST_PLUGINS")
+            .env("XDG_DATA_HOME", &data)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.lines()
+            .find(|l| l.starts_with("runner:"))
+            .unwrap_or_else(|| panic!("no runner line in {text}"))
+            .to_owned()
+    };
+    let runners_ok = || -> Vec<String> {
+        let report = json_of(&webc(
+            &[
+                "runners".as_ref(),
+                "--json".as_ref(),
+                "--plugins".as_ref(),
+                dir.path().as_os_str(),
+            ],
+            &[("XDG_DATA_HOME", &data)],
+            Path::new(BIN),
+        ));
+        report["runners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| {
+                r["status"] == "ok"
+                    && r["source"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(dir.path().to_str().unwrap())
+            })
+            .map(|r| r["source"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let from = |p: &Path| format!("from {})", p.display());
+    let b = dir.path().join("b.so");
+    // Broken: both pick b.so; `run` remembers a.so's quarantine.
+    assert!(explain_runner().ends_with(&from(&b)));
+    assert!(explain_runner().ends_with(&from(&b)), "warm cache");
+    assert_eq!(runners_ok(), [b.to_str().unwrap()]);
+
+    // Fixed in place: same inode and size, the old mtime put back.
+    tick();
+    write_at_start(&good[..4]);
+    filetime::set_file_mtime(&a, filetime::FileTime::from_last_modification_time(&broken)).unwrap();
+    assert_eq!(runners_ok(), [a.to_str().unwrap()]);
+    let line = explain_runner();
+    assert!(
+        line.ends_with(&from(&a)),
+        "run disagrees with runners: {line}"
+    );
+}
