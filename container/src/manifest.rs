@@ -26,7 +26,9 @@ pub const KIND_WASM: &str = "https://webc.org/kind/wasm";
 /// Keys a map had, in order, plus the entries no typed field claimed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Extra {
-    order: Vec<Value>,
+    /// The original entries, in order, by position: a key can repeat and need not equal
+    /// itself (a NaN float), so entries are never matched by comparing keys.
+    order: Vec<Slot>,
     unknown: Vec<(Value, Value)>,
     /// Decoded from CBOR: fields absent from the original stay absent when re-encoded.
     decoded: bool,
@@ -53,6 +55,15 @@ impl Extra {
             None => self.unknown.push((Value::Text(key.into()), value)),
         }
     }
+}
+
+/// One entry of a decoded map.
+#[derive(Debug, Clone, PartialEq)]
+enum Slot {
+    /// Claimed by the typed field with this key.
+    Field(String),
+    /// `unknown[i]`.
+    Unknown(usize),
 }
 
 fn is_key(k: &Value, key: &str) -> bool {
@@ -128,10 +139,15 @@ impl<'a> Fields<'a> {
         let mut order = Vec::with_capacity(self.entries.len());
         let mut unknown = Vec::new();
         for (k, v) in self.entries {
-            if let Some(v) = v {
-                unknown.push((k.clone(), v));
+            match (k, v) {
+                (k, Some(v)) => {
+                    order.push(Slot::Unknown(unknown.len()));
+                    unknown.push((k, v));
+                }
+                // Taken by a typed field, so the key is text.
+                (Value::Text(k), None) => order.push(Slot::Field(k)),
+                (_, None) => {}
             }
-            order.push(k);
         }
         Extra {
             order,
@@ -160,12 +176,23 @@ impl Out {
     fn finish(self, extra: &Extra) -> Value {
         let mut known = self.known;
         let mut out = Vec::with_capacity(known.len() + extra.unknown.len());
-        for k in &extra.order {
-            if let Some(i) = known.iter().position(|(name, _, _)| is_key(k, name)) {
-                let (name, value, _) = known.remove(i);
-                out.push((Value::Text(name.into()), value.unwrap_or(Value::Null)));
-            } else if let Some((_, v)) = extra.unknown.iter().find(|(uk, _)| uk == k) {
-                out.push((k.clone(), v.clone()));
+        // By position, not by key: a key may repeat (Wasmer accepts maps with repeated unknown
+        // keys, see `repeated_keys_keep_their_own_values`) or not equal itself (NaN).
+        let mut placed = vec![false; extra.unknown.len()];
+        for slot in &extra.order {
+            match slot {
+                Slot::Field(key) => {
+                    if let Some(i) = known.iter().position(|(name, _, _)| name == key) {
+                        let (name, value, _) = known.remove(i);
+                        out.push((Value::Text(name.into()), value.unwrap_or(Value::Null)));
+                    }
+                }
+                Slot::Unknown(i) => {
+                    if let Some((k, v)) = extra.unknown.get(*i) {
+                        out.push((k.clone(), v.clone()));
+                        placed[*i] = true;
+                    }
+                }
             }
         }
         for (name, value, null_when_none) in known {
@@ -177,8 +204,9 @@ impl Out {
                 None => {}
             }
         }
-        for (k, v) in &extra.unknown {
-            if !extra.order.contains(k) {
+        // Entries added after decoding come last.
+        for ((k, v), done) in extra.unknown.iter().zip(placed) {
+            if !done {
                 out.push((k.clone(), v.clone()));
             }
         }
@@ -789,6 +817,71 @@ mod tests {
             panic!("not a map")
         };
         assert_eq!(entries.first(), Some(&(text("from"), Value::Null)));
+    }
+
+    /// Found by the fuzzer (`fuzz/regressions/reader/manifest-roundtrip-duplicate-unknown-key.webc`):
+    /// a mutation renamed both `main-args` and `exec-name` to `mait-args`, and the second
+    /// entry of that repeated unknown key was re-encoded with the first one's value. Wasmer
+    /// accepts such maps (serde ignores unknown keys, repeated or not), so every entry must
+    /// come back, in place, with its own value.
+    #[test]
+    fn repeated_keys_keep_their_own_values() {
+        let wasi = Value::Map(vec![
+            (text("atom"), text("hello")),
+            (
+                text("mait-args"),
+                Value::Array(vec![text("--from-manifest")]),
+            ),
+            (text("cwd"), text("/assets")),
+            (text("mait-args"), text("hello-bin")),
+            // A typed key twice: the first is the field, the second is kept as unknown.
+            (text("cwd"), text("/other")),
+            (text("mait-args"), Value::Null),
+        ]);
+        let manifest = Value::Map(vec![
+            (text("x"), Value::Integer(1.into())),
+            (
+                text("commands"),
+                Value::Map(vec![(
+                    text("hello"),
+                    Value::Map(vec![
+                        (text("runner"), text(RUNNER_WASI)),
+                        (text("annotations"), Value::Map(vec![(text("wasi"), wasi)])),
+                    ]),
+                )]),
+            ),
+            (text("x"), Value::Integer(2.into())),
+        ]);
+        let bytes = cbor(&manifest);
+        let m = Manifest::from_cbor(&bytes).ok();
+        assert_eq!(m.as_ref().map(Manifest::to_cbor), Some(bytes));
+        let wasi = m
+            .as_ref()
+            .and_then(|m| m.command("hello"))
+            .and_then(|c| c.annotations.wasi.clone());
+        assert_eq!(
+            wasi.as_ref().and_then(|w| w.cwd.as_deref()),
+            Some("/assets")
+        );
+        assert_eq!(
+            wasi.as_ref().map(|w| w.extra.unknown().len()),
+            Some(4),
+            "{wasi:?}"
+        );
+    }
+
+    /// Entries are placed by position, not found by key: a NaN key (which ciborium writes
+    /// and reads back exactly) does not equal itself and used to move to the end.
+    #[test]
+    fn unknown_nan_key_keeps_its_place() {
+        let manifest = Value::Map(vec![
+            (Value::Float(f64::NAN), Value::Integer(1.into())),
+            (text("entrypoint"), text("x")),
+            (Value::Float(f64::NAN), Value::Integer(2.into())),
+        ]);
+        let bytes = cbor(&manifest);
+        let decoded = Manifest::from_cbor(&bytes).map(|m| m.to_cbor()).ok();
+        assert_eq!(decoded, Some(bytes));
     }
 
     /// Errors name where in the manifest the problem is.
