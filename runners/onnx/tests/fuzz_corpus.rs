@@ -1,5 +1,5 @@
 //! Replays the `infer_request` fuzz target's inputs — the hand-written seeds
-//! (`fuzz/seeds/infer_request/`) and, once a campaign has run, its minimised corpus
+//! (`fuzz/seeds/infer_request/`) and the minimised corpus of its campaigns
 //! (`fuzz/corpus/infer_request/`) — through the same harness the `cargo fuzz` target runs
 //! (`webc_runner_onnx::fuzzing::exercise`), on stable Rust and without a backend.
 
@@ -40,5 +40,11 @@ fn seeds_and_corpus_replay_without_panics() {
     let seeds = fuzz_dir().join("seeds/infer_request");
     let n = replay(&seeds);
     assert!(n >= 10, "only {n} seeds in {}", seeds.display());
-    replay(&fuzz_dir().join("corpus/infer_request"));
+    let corpus = fuzz_dir().join("corpus/infer_request");
+    let n = replay(&corpus);
+    assert!(
+        n > 0,
+        "fuzz corpus {} is missing or empty",
+        corpus.display()
+    );
 }
