@@ -73,8 +73,9 @@ pub fn default_output_budget(package_len: u64) -> u64 {
         .max(MIN_OUTPUT_BUDGET)
 }
 
-/// `1.0 GiB`-style size for messages.
-fn size_text(bytes: u64) -> String {
+/// `1234 B`, `2.9 KiB`, `1.0 MiB`, … (binary units, one decimal): sizes in messages and in
+/// the command line's output.
+pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if bytes < 1024 {
         return format!("{bytes} B");
@@ -267,8 +268,8 @@ pub fn extract(
         let default = if options.max_output.is_none() {
             format!(
                 " (the default: {OUTPUT_BUDGET_FACTOR} × the package's {}, at least {})",
-                size_text(package_len),
-                size_text(MIN_OUTPUT_BUDGET)
+                human_size(package_len),
+                human_size(MIN_OUTPUT_BUDGET)
             )
         } else {
             String::new()
@@ -278,8 +279,8 @@ pub fn extract(
             reason: format!(
                 "its {files} files hold {} ({output} bytes; file ranges may overlap), more than \
                  the output budget of {} ({budget} bytes){default}; raise it with --max-output SIZE",
-                size_text(output),
-                size_text(budget),
+                human_size(output),
+                human_size(budget),
             ),
         }
         .into());

@@ -69,20 +69,7 @@ pub fn open_package(path: &Path) -> anyhow::Result<Container> {
     Container::open(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-/// `1234 B`, `2.9 KiB`, `1.0 MiB`, ...
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
+pub use webc_host::extract::human_size;
 
 #[cfg(test)]
 mod tests {
