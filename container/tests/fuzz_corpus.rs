@@ -67,6 +67,23 @@ fn regressions_replay_without_panics() {
 }
 
 #[test]
+fn manifest_seeds_and_corpus_replay_without_panics() {
+    let mut decoded = 0;
+    let mut total = 0;
+    for dir in ["seeds/manifest", "corpus/manifest"] {
+        for f in files(&fuzz_dir().join(dir)) {
+            let data = std::fs::read(&f).unwrap();
+            total += 1;
+            if webc_container::fuzzing::exercise_manifest(&data) {
+                decoded += 1;
+            }
+        }
+    }
+    // The seeds are the fixtures' manifests: they all decode.
+    assert!(decoded >= 4, "{decoded} of {total} manifests decoded");
+}
+
+#[test]
 fn seeds_open_verify_and_replay() {
     let seeds = fuzz_dir().join("seeds/reader");
     let files = files(&seeds);

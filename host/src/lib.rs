@@ -27,6 +27,8 @@
 pub mod cache;
 mod error;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inspect;
 pub mod interrupt;
 pub mod json;
