@@ -1132,3 +1132,41 @@ fn pack_onnx_wraps_a_model_in_an_infer_command() {
     // A directory and --onnx together is a usage error.
     assert_exit(&webc!("pack", tmp.path(), "--onnx", &model), 2);
 }
+
+#[test]
+fn completions_are_valid_scripts_naming_every_command() {
+    let o = Command::new(BIN)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let script = String::from_utf8(o.stdout).unwrap();
+    for sub in [
+        "run", "inspect", "verify", "extract", "pack", "runners", "cache",
+    ] {
+        assert!(script.contains(sub), "bash completions lack {sub}");
+    }
+    // bash parses it.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("webc-host.bash");
+    std::fs::write(&file, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    for shell in ["zsh", "fish"] {
+        let o = Command::new(BIN)
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(o.status.success() && !o.stdout.is_empty(), "{shell}: {o:?}");
+    }
+    // An unknown shell is a usage error.
+    let o = Command::new(BIN)
+        .args(["completions", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -39,6 +39,7 @@ pub enum Command {
     Pack(commands::pack::PackCommand),
     Runners(commands::runners::RunnersCommand),
     Cache(commands::cache::CacheCommand),
+    Completions(commands::completions::CompletionsCommand),
 }
 
 impl Command {
@@ -52,6 +53,7 @@ impl Command {
             Command::Extract(c) => c.execute(),
             Command::Pack(c) => c.execute(),
             Command::Runners(c) => c.execute(),
+            Command::Completions(c) => c.execute(),
         }
     }
 }
