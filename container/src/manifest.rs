@@ -514,7 +514,7 @@ cbor_struct! {
         mount_atom_in_volume: String = "mount-atom-in-volume" opt,
         /// Working directory.
         cwd: String = "cwd" opt,
-        /// argv[0].
+        /// `argv[0]`.
         exec_name: String = "exec-name" opt,
     }
 }

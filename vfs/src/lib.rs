@@ -18,7 +18,7 @@
 //! read-only directories listing their children; a mount point also shadows a same-named
 //! entry of the directory it sits in. Volume files are served straight from the container's
 //! bytes (reads copy from the mapped container into the caller's buffer; nothing is unpacked).
-//! [`FileSystem::preopens`] returns `/` first, then the root of every visible mount.
+//! [`FileSystem::preopens`](webc_runner_api::fs::FileSystem::preopens) returns `/` first, then the root of every visible mount.
 //!
 //! **Paths** are relative to a directory handle, `/`-separated; empty and `.` segments are
 //! skipped; `..` goes to the parent in the namespace, also out of a mount into the directory

@@ -9,7 +9,7 @@
 //!
 //! The host side is [`LoadedRunner`]: it loads a library (without `abi_stable`'s per-type
 //! cache, so several plugins can be loaded), checks the interface version and layout, and
-//! implements the plain [`Runner`](crate::Runner) trait on top of the module.
+//! implements the plain [`Runner`] trait on top of the module.
 
 // `#[sabi_trait]` expands to impls the `non_local_definitions` lint dislikes, and to
 // items without docs or `Debug`.
@@ -108,7 +108,7 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic payload".into())
 }
 
-/// Plugin side: the bodies of the exported functions. Used by [`export_runner!`]; not
+/// Plugin side: the bodies of the exported functions. Used by [`export_runner!`](crate::export_runner); not
 /// meant to be called directly.
 #[doc(hidden)]
 pub mod plugin {
@@ -242,7 +242,7 @@ macro_rules! export_runner {
     };
 }
 
-/// Re-exports for [`export_runner!`].
+/// Re-exports for [`export_runner!`](crate::export_runner).
 #[doc(hidden)]
 pub mod __private {
     pub use super::{FsBox, LogBox, RunnerMod, RunnerModRef, StreamBox, plugin};
