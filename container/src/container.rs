@@ -742,7 +742,21 @@ pub(crate) fn decode_one_cbor(bytes: &[u8], what: &str, offset: u64) -> Result<(
     let mut reader = bytes;
     let value: Value = ciborium::de::from_reader_with_recursion_limit(&mut reader, 64)
         .map_err(|e| Error::malformed(what, offset, format!("invalid CBOR: {}", cbor_err(&e))))?;
-    Ok((value, (bytes.len() - reader.len()) as u64))
+    let used = (bytes.len() - reader.len()) as u64;
+    // ciborium reads some encodings into a value that it writes differently and then reads
+    // as another value: a bignum tag over an indefinite-length byte string stays a tag, is
+    // written with a definite length, and that reads back as an integer. Settle such input
+    // on what its encoding reads as, so decoding what we encode gives what we decoded (the
+    // manifest fuzz target found this). Canonical input — whose encoding is the input itself
+    // — is unaffected; this fallback path only sees input the fast path declined.
+    let mut encoded = Vec::new();
+    if ciborium::into_writer(&value, &mut encoded).is_ok()
+        && let Ok(settled) =
+            ciborium::de::from_reader_with_recursion_limit::<Value, _>(&encoded[..], 64)
+    {
+        return Ok((settled, used));
+    }
+    Ok((value, used))
 }
 
 pub(crate) fn cbor_err<T: std::fmt::Debug>(e: &ciborium::de::Error<T>) -> String {

@@ -825,6 +825,20 @@ mod tests {
     /// accepts such maps (serde ignores unknown keys, repeated or not), so every entry must
     /// come back, in place, with its own value.
     #[test]
+    fn encodings_ciborium_reads_two_ways_settle_on_one() {
+        // A top-level unknown key whose value is bignum tag 2 over an empty
+        // indefinite-length byte string (`c2 5f ff`): ciborium keeps it as a tag, writes it
+        // as `c2 40`, and reads that back as the integer 0. Decoding must settle on the
+        // latter, so that encoding is stable across a round trip.
+        let bytes = [0xa1, 0x61, b'x', 0xc2, 0x5f, 0xff];
+        let m = Manifest::from_cbor(&bytes).unwrap();
+        let encoded = m.to_cbor();
+        let again = Manifest::from_cbor(&encoded).unwrap();
+        assert_eq!(again.to_cbor(), encoded);
+        assert_eq!(encoded, [0xa1, 0x61, b'x', 0x00]);
+    }
+
+    #[test]
     fn repeated_keys_keep_their_own_values() {
         let wasi = Value::Map(vec![
             (text("atom"), text("hello")),

@@ -73,7 +73,7 @@ fn regressions_replay_without_panics() {
 fn manifest_seeds_and_corpus_replay_without_panics() {
     let mut decoded = 0;
     let mut total = 0;
-    for dir in ["seeds/manifest", "corpus/manifest"] {
+    for dir in ["seeds/manifest", "corpus/manifest", "regressions/manifest"] {
         for f in files(&fuzz_dir().join(dir)) {
             let data = std::fs::read(&f).unwrap();
             total += 1;
