@@ -31,10 +31,19 @@ fn plugin_dir() -> PathBuf {
         "{} is missing: run `cargo build -p webc-runner-test-echo-plugin` first",
         so.display()
     );
-    // Only the plugin, so other .so files in target/debug do not get in the way.
+    // Only the plugin, so other .so files in target/debug do not get in the way. Tests run
+    // in parallel and each `webc-host` they start keeps the plugin mapped until it exits:
+    // the copy is made under a temporary name and renamed into place (a new inode), never
+    // rewritten in place, which would truncate a library other processes are running
+    // (SIGBUS/SIGSEGV in them).
     let only = dir.join("test-plugins-echo");
     std::fs::create_dir_all(&only).unwrap();
-    std::fs::copy(&so, only.join("libwebc_runner_test_echo.so")).unwrap();
+    let tmp = tempfile::Builder::new()
+        .prefix(".copy-")
+        .tempfile_in(&only)
+        .unwrap();
+    std::fs::copy(&so, tmp.path()).unwrap();
+    tmp.persist(only.join("libwebc_runner_test_echo.so")).unwrap();
     only
 }
 
