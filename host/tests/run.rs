@@ -43,7 +43,8 @@ fn plugin_dir() -> PathBuf {
         .tempfile_in(&only)
         .unwrap();
     std::fs::copy(&so, tmp.path()).unwrap();
-    tmp.persist(only.join("libwebc_runner_test_echo.so")).unwrap();
+    tmp.persist(only.join("libwebc_runner_test_echo.so"))
+        .unwrap();
     only
 }
 
