@@ -110,13 +110,16 @@ impl Package {
                 identity: None,
             });
         }
+        // One descriptor for everything below: the identity comes from the descriptor
+        // that is mapped, so the verification record describes exactly the bytes that run
+        // (a rename of another file over `path` in between cannot borrow its record).
+        let read_error = |e: std::io::Error| Error::Package(format!("cannot read {display}: {e}"));
+        let mut file = std::fs::File::open(path).map_err(read_error)?;
         let mut head = [0u8; 8];
-        let n = std::fs::File::open(path)
-            .and_then(|mut f| f.read(&mut head))
-            .map_err(|e| Error::Package(format!("cannot read {display}: {e}")))?;
+        let n = file.read(&mut head).map_err(read_error)?;
         if n >= 4 && head[..4] == *b"\0asm" {
-            let wasm = std::fs::read(path)
-                .map_err(|e| Error::Package(format!("cannot read {display}: {e}")))?;
+            let mut wasm = head[..n].to_vec();
+            file.read_to_end(&mut wasm).map_err(read_error)?;
             let name = path
                 .file_stem()
                 .and_then(|s| s.to_str())
@@ -128,17 +131,13 @@ impl Package {
                 identity: None,
             });
         }
-        if meta.len() == 0 {
+        let opened = file.metadata().map_err(read_error)?;
+        if opened.len() == 0 {
             return Err(Error::Package(format!(
                 "{display} is an empty file, not a webc package"
             )));
         }
-        // The identity comes from the descriptor that is mapped, so the verification record
-        // describes exactly the bytes that run (a rename of another file over `path` between
-        // the two cannot borrow its record).
-        let read_error = |e: std::io::Error| Error::Package(format!("cannot read {display}: {e}"));
-        let file = std::fs::File::open(path).map_err(read_error)?;
-        let identity = FileIdentity::of(&file.metadata().map_err(read_error)?);
+        let identity = FileIdentity::of(&opened);
         // SAFETY: the map is read-only and private to this process. Another process
         // rewriting the file while it is mapped can change what we read (or raise SIGBUS);
         // that is the contract of every mmap-based reader (docs/security.md: packages are
