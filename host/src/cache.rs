@@ -15,6 +15,8 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
+use std::time::{Duration, SystemTime};
+
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
@@ -165,6 +167,10 @@ impl Cache {
     }
 }
 
+/// A file changed less than this long before it was looked at may change again without its
+/// `ctime` moving (timestamps tick at most every 10 ms; the rest is margin).
+pub const RACY: Duration = Duration::from_millis(100);
+
 /// What identifies one version of a file for the cache: device, inode, size and the
 /// inode **change** time (seconds and nanoseconds).
 ///
@@ -173,7 +179,11 @@ impl Cache {
 /// sets it. The modification time, by contrast, is restored by `touch -d` or `utimes`, so
 /// a key built on it lets a tampered file pass for the verified one (issue 9's exploit:
 /// flip a byte of the atom in place, restore the mtime, and the next run skipped the hash).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// One race remains, as in git's index: inode times move with the kernel's clock tick (a
+/// few ms), so a file changed again within the tick of the change we saw keeps its `ctime`.
+/// Callers therefore remember nothing under an identity that [`FileIdentity::is_racy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileIdentity {
     dev: u64,
     ino: u64,
@@ -193,6 +203,22 @@ impl FileIdentity {
             ctime: meta.ctime(),
             ctime_nsec: meta.ctime_nsec(),
         }
+    }
+
+    /// Was the file changed so shortly before `observed` (a time taken before it was
+    /// looked at) that it could change again, within the same clock tick, without changing
+    /// this identity? A `ctime` in the future (a clock set back) counts as recent.
+    pub fn is_racy(&self, observed: SystemTime) -> bool {
+        let (Ok(secs), Ok(nanos)) = (u64::try_from(self.ctime), u32::try_from(self.ctime_nsec))
+        else {
+            return false; // before 1970: long ago
+        };
+        let Some(ctime) = SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos)) else {
+            return true;
+        };
+        observed
+            .duration_since(ctime)
+            .map_or(true, |age| age < RACY)
     }
 
     fn key(&self, atom: &str) -> String {
@@ -293,6 +319,20 @@ mod tests {
         let file = tmp.path().join("file");
         fs::write(&file, b"x").unwrap();
         assert!(Cache::open(&file).is_err());
+    }
+
+    #[test]
+    fn recent_changes_are_racy() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("p.so");
+        let before = SystemTime::now();
+        fs::write(&file, b"new").unwrap();
+        let id = FileIdentity::of(&fs::metadata(&file).unwrap());
+        assert!(id.is_racy(SystemTime::now()));
+        assert!(id.is_racy(before), "a ctime after the observation");
+        assert!(!id.is_racy(SystemTime::now() + RACY + Duration::from_millis(50)));
+        let old = FileIdentity { ctime: 1, ..id };
+        assert!(!old.is_racy(SystemTime::now()));
     }
 
     #[test]

@@ -83,7 +83,8 @@ pub struct Package {
     pub container: Container,
     /// The file it came from, if it is a `.webc` on disk.
     pub file: Option<PathBuf>,
-    /// The identity of that file as it was opened (`None`: atoms are hashed every run).
+    /// The identity of that file as it was opened (`None`: atoms are hashed every run, as
+    /// for a file changed less than [`crate::cache::RACY`] before it was opened).
     pub identity: Option<FileIdentity>,
 }
 
@@ -131,6 +132,7 @@ impl Package {
                 identity: None,
             });
         }
+        let observed = std::time::SystemTime::now();
         let opened = file.metadata().map_err(read_error)?;
         if opened.len() == 0 {
             return Err(Error::Package(format!(
@@ -151,7 +153,9 @@ impl Package {
         Ok(Package {
             container,
             file: Some(path.to_owned()),
-            identity: Some(identity),
+            // A file changed this very moment may change again under the same identity:
+            // its verification is not remembered (nor looked up: no record can have it).
+            identity: (!identity.is_racy(observed)).then_some(identity),
         })
     }
 }

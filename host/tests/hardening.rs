@@ -133,10 +133,14 @@ fn a_tampered_atom_with_its_mtime_restored_never_runs() {
             args.extend(["--runner-opt", o]);
         }
         args.extend([s(&pkg), "hello"]);
-        // The first run verifies the atom and remembers it.
+        // The first run verifies the atom and remembers it (a file changed less than
+        // 100 ms ago is not remembered, so let the copy age first).
+        std::thread::sleep(Duration::from_millis(150));
         let o = run_cmd(&args, tmp.path()).output().unwrap();
         code(&o, 0);
         assert_eq!(out(&o), "hello\n");
+        let records = std::fs::read_dir(cache.join("verified")).unwrap().count();
+        assert_eq!(records, 1, "the verification was remembered");
         // Let the clock move past the change time the record saw.
         std::thread::sleep(Duration::from_millis(20));
         tamper_keeping_mtime(&pkg);

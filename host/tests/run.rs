@@ -452,6 +452,9 @@ fn atom_verification_is_remembered_per_package_file() {
     let env = Env::new();
     let pkg = package(env.tmp.path(), None);
     let p = pkg.to_str().unwrap();
+    // A file changed less than 100 ms before it is opened is not remembered (its change
+    // time could repeat): let the new package age first.
+    std::thread::sleep(Duration::from_millis(150));
     let first = env
         .cmd(&[p])
         .env("WEBC_LOG", "webc_host=debug")

@@ -1,7 +1,7 @@
 //! The plugin metadata cache: each plugin's [`RunnerInfo`] (or the reason it was
-//! quarantined), keyed by the file's canonical path and identity (device, inode, size,
-//! mtime and the inode change time `ctime`), so `run` can choose a runner without
-//! dlopening every plugin.
+//! quarantined), keyed by the file's canonical path and identity (device, inode, size and
+//! the inode change time `ctime`: [`crate::cache::FileIdentity`]), so `run` can choose a
+//! runner without dlopening every plugin.
 //!
 //! `ctime` is what makes the key trustworthy: the file's owner can set size and mtime (and
 //! put back an old mtime after a change, `touch -d`), but not `ctime` — the kernel sets it
@@ -13,7 +13,8 @@
 //! One race remains, as in git's index: inode times move with the kernel's clock tick (a
 //! few ms), so a file changed again within the tick of the change we saw keeps its `ctime`.
 //! A description is therefore not remembered while the file's `ctime` is less than
-//! [`RACY`] old ([`FileKey::is_racy`]); it is read again next time and remembered then.
+//! [`crate::cache::RACY`] old ([`FileKey::is_racy`]); it is read again next time and
+//! remembered then.
 //!
 //! The cache is one JSON file whose location the caller chooses (typically
 //! `<cache dir>/plugins.json`). It is written whole, through a temporary file and a rename,
@@ -21,9 +22,8 @@
 //! one that cannot be read or parsed, is ignored and rebuilt: it only ever saves time.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use webc_runner_api::RunnerInfo;
@@ -33,54 +33,12 @@ use webc_runner_api::abi::INTERFACE_VERSION;
 const FORMAT: u32 = 2;
 /// Larger files are not ours (or are corrupt): ignored.
 const MAX_BYTES: u64 = 16 << 20;
-/// A file changed less than this long before it was looked at may change again without its
-/// `ctime` moving (timestamps tick at most every 10 ms; the rest is margin).
-pub(crate) const RACY: Duration = Duration::from_millis(100);
 /// Entries kept at most (the oldest-named are dropped first; they are re-read on demand).
 const MAX_ENTRIES: usize = 4096;
 
-/// What identifies one version of a plugin file: everything but `ctime` can be set by the
-/// file's owner; `ctime` changes with any change to the file or its inode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct FileKey {
-    size: u64,
-    mtime: i64,
-    mtime_nsec: i64,
-    ctime: i64,
-    ctime_nsec: i64,
-    dev: u64,
-    ino: u64,
-}
-
-impl FileKey {
-    pub(crate) fn of(meta: &std::fs::Metadata) -> FileKey {
-        FileKey {
-            size: meta.size(),
-            mtime: meta.mtime(),
-            mtime_nsec: meta.mtime_nsec(),
-            ctime: meta.ctime(),
-            ctime_nsec: meta.ctime_nsec(),
-            dev: meta.dev(),
-            ino: meta.ino(),
-        }
-    }
-
-    /// Was the file changed so shortly before `observed` (a time taken before it was
-    /// looked at) that it could change again, within the same clock tick, without changing
-    /// this key? A `ctime` in the future (a clock set back) counts as recent.
-    pub(crate) fn is_racy(&self, observed: SystemTime) -> bool {
-        let (Ok(secs), Ok(nanos)) = (u64::try_from(self.ctime), u32::try_from(self.ctime_nsec))
-        else {
-            return false; // before 1970: long ago
-        };
-        let Some(ctime) = SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, nanos)) else {
-            return true;
-        };
-        observed
-            .duration_since(ctime)
-            .map_or(true, |age| age < RACY)
-    }
-}
+/// What identifies one version of a plugin file: the cache's [`FileIdentity`] (device,
+/// inode, size, `ctime`), the same key as the verified-atom records.
+pub(crate) type FileKey = crate::cache::FileIdentity;
 
 /// What was learnt from loading a plugin once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -247,6 +205,8 @@ fn read(path: &Path) -> Result<Option<CacheFile>, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::MetadataExt as _;
+
     use super::*;
 
     #[test]
@@ -323,20 +283,6 @@ mod tests {
             assert_ne!(now, key, "{what}");
             assert!(cache.lookup(&plugin, &now).is_none(), "{what}: a miss");
         }
-    }
-
-    #[test]
-    fn recent_changes_are_racy() {
-        let tmp = tempfile::tempdir().unwrap();
-        let plugin = tmp.path().join("p.so");
-        let before = SystemTime::now();
-        std::fs::write(&plugin, b"new").unwrap();
-        let key = FileKey::of(&std::fs::metadata(&plugin).unwrap());
-        assert!(key.is_racy(SystemTime::now()));
-        assert!(key.is_racy(before), "a ctime after the observation");
-        assert!(!key.is_racy(SystemTime::now() + RACY + Duration::from_millis(50)));
-        let old = FileKey { ctime: 1, ..key };
-        assert!(!old.is_racy(SystemTime::now()));
     }
 
     #[test]
