@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Runs the webc-bench benchmarks (ours vs Wasmer's webc crate vs tar) and prints a
 # markdown table from criterion's estimates. Extra arguments go to criterion, e.g. a
-# filter: `bench/run.sh fixture-v3`. The first run generates a 1 GiB package and its tar
-# into target/bench-data/ (~20 s, ~3 GiB of memory); later runs reuse them.
+# filter: `bench/run.sh fixture-v3`. READER_ONLY=1 runs only the container-reader bench
+# (no release build of the host and its test plugin). The first run generates a 1 GiB
+# package and its tar into target/bench-data/ (~20 s, ~3 GiB of memory, ~2.2 GB of disk);
+# later runs reuse them (delete target/bench-data/ to reclaim the space).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 
 if [[ "${SKIP_RUN:-0}" != 1 ]]; then
-  # The host-overhead bench spawns the release binary and loads the echo test plugin.
-  cargo build --release -p webc-host -p webc-runner-test-echo-plugin
-  cargo bench -p webc-bench -- --warm-up-time 1 --measurement-time 3 "$@"
+  if [[ "${READER_ONLY:-0}" == 1 ]]; then
+    cargo bench -p webc-bench --bench reader -- --warm-up-time 1 --measurement-time 3 "$@"
+  else
+    # The host-overhead bench spawns the release binary and loads the echo test plugin.
+    cargo build --release -p webc-host -p webc-runner-test-echo-plugin
+    cargo bench -p webc-bench -- --warm-up-time 1 --measurement-time 3 "$@"
+  fi
 fi
 
 python3 - "$target/criterion" <<'PY'
@@ -55,6 +61,20 @@ for group in sorted(rows):
     ours, webc, tar = (get(group, f) for f in ("ours", "webc", "tar"))
     per = " (per lookup)" if any(v[1] > 1 for v in rows[group].values()) else ""
     print(f"| {group}{per} | {fmt(ours)} | {fmt(webc)} | {fmt(tar)} | {ratio(ours, webc)} | {ratio(ours, tar)} |")
+
+print()
+print("Container open, side by side (issue 10 §5; median of one run, same machine, same moment):")
+print()
+print("| container open | ours | webc 12.0.1 | ours / webc | target | |")
+print("|---|---:|---:|---:|---:|---|")
+for group, target in [(f"fixture-v{v}/open+read-small", 0.5) for v in ("1", "2", "3")] + [
+    ("big-v3/open-file", 1.0),
+    ("big-v3/first-lookup", 1.0),
+]:
+    o, w = get(group, "ours"), get(group, "webc")
+    if o and w:
+        ok = "OK" if o <= target * w else "MISS"
+        print(f"| {group} | {fmt(o)} | {fmt(w)} | {o / w:.2f}× | <= {target:.2f}× | {ok} |")
 
 print()
 print("Targets:")

@@ -1,36 +1,138 @@
-//! A fast path for decoding the index and the manifest: a direct CBOR → `ciborium::Value`
-//! reader for the subset Wasmer's writer produces (definite lengths; integers, byte and text
-//! strings, arrays, maps, booleans, null, f32/f64). Anything else — indefinite lengths,
-//! tags, other simple values, half floats, invalid UTF-8, truncation, deep nesting — makes it
-//! give up, and the caller falls back to ciborium, which then decides (and reports errors).
-//! So for every input the result is exactly ciborium's; this only skips serde's visitor
-//! machinery, which dominated the cost of opening a container.
+//! A fast path for decoding the index and the manifest: a direct CBOR reader for the subset
+//! Wasmer's writer produces (definite lengths; integers, byte and text strings, arrays,
+//! maps, booleans, null, f32/f64). Anything else — indefinite lengths, tags, other simple
+//! values, half floats, invalid UTF-8, truncation, deep nesting — makes it give up, and the
+//! caller falls back to ciborium, which then decides (and reports errors). So for every
+//! input the result is exactly ciborium's; this only skips serde's visitor machinery, which
+//! dominated the cost of opening a container. [`Reader`] also reads item by item (map and
+//! array heads, borrowed text), so the index and the manifest decode straight into their
+//! typed structures with no `Value` tree in between.
 
 use ciborium::Value;
 use ciborium::value::Integer;
 
 /// Nesting deeper than this goes to ciborium (whose limit the caller sets).
-const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Decodes one item from the front of `bytes`: `Some((value, bytes used))`, or `None` when
 /// the input is outside the fast subset (including any malformed input).
 pub(crate) fn decode(bytes: &[u8]) -> Option<(Value, usize)> {
-    let mut r = Reader { bytes, pos: 0 };
+    let mut r = Reader::new(bytes);
     let v = r.value(0)?;
     Some((v, r.pos))
 }
 
-struct Reader<'a> {
+/// Reads the fast subset item by item. Every method returns `None` (and may have consumed
+/// part of the input) when what is there is not what was asked for, or outside the subset.
+/// Depths follow [`decode`]'s: an item nested deeper than `MAX_DEPTH` is declined.
+pub(crate) struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
 }
 
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes, pos: 0 }
+    }
+
+    /// Bytes consumed so far.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.pos.checked_add(n)?;
         let out = self.bytes.get(self.pos..end)?;
         self.pos = end;
         Some(out)
+    }
+
+    /// The next head byte, not consumed.
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// The major type of the next item, not consumed.
+    pub(crate) fn peek_major(&self) -> Option<u8> {
+        self.peek().map(|h| h >> 5)
+    }
+
+    /// Consumes a `null` if one is next.
+    pub(crate) fn null(&mut self) -> bool {
+        let null = self.peek() == Some(0xf6);
+        if null {
+            self.pos += 1;
+        }
+        null
+    }
+
+    /// A definite-length item of major type `major`: its length (checked to fit the input).
+    fn sized(&mut self, major: u8) -> Option<usize> {
+        let head = self.peek()?;
+        if head >> 5 != major {
+            return None;
+        }
+        self.pos += 1;
+        self.len(head & 0x1f)
+    }
+
+    /// A map head: the number of entries.
+    pub(crate) fn map(&mut self, depth: usize) -> Option<usize> {
+        (depth <= MAX_DEPTH).then_some(())?;
+        self.sized(5)
+    }
+
+    /// An array head: the number of items.
+    pub(crate) fn array(&mut self, depth: usize) -> Option<usize> {
+        (depth <= MAX_DEPTH).then_some(())?;
+        self.sized(4)
+    }
+
+    /// A text string, borrowed.
+    pub(crate) fn text(&mut self, depth: usize) -> Option<&'a str> {
+        (depth <= MAX_DEPTH).then_some(())?;
+        let n = self.sized(3)?;
+        utf8(self.take(n)?)
+    }
+
+    /// A text string if one is next (consumed only then).
+    pub(crate) fn peek_text(&mut self, depth: usize) -> Option<&'a str> {
+        let at = self.pos;
+        let text = self.text(depth);
+        if text.is_none() {
+            self.pos = at;
+        }
+        text
+    }
+
+    /// A byte string, borrowed.
+    pub(crate) fn bytes(&mut self, depth: usize) -> Option<&'a [u8]> {
+        (depth <= MAX_DEPTH).then_some(())?;
+        let n = self.sized(2)?;
+        self.take(n)
+    }
+
+    /// An unsigned integer.
+    pub(crate) fn uint(&mut self, depth: usize) -> Option<u64> {
+        (depth <= MAX_DEPTH).then_some(())?;
+        let head = self.peek()?;
+        if head >> 5 != 0 {
+            return None;
+        }
+        self.pos += 1;
+        self.argument(head & 0x1f)
+    }
+
+    /// A boolean.
+    pub(crate) fn bool(&mut self, depth: usize) -> Option<bool> {
+        (depth <= MAX_DEPTH).then_some(())?;
+        let b = match self.peek()? {
+            0xf4 => false,
+            0xf5 => true,
+            _ => return None,
+        };
+        self.pos += 1;
+        Some(b)
     }
 
     /// The argument of a head byte (`info` = its low 5 bits); `None` for indefinite/reserved.
@@ -51,7 +153,8 @@ impl Reader<'_> {
         (n <= self.bytes.len() - self.pos).then_some(n)
     }
 
-    fn value(&mut self, depth: usize) -> Option<Value> {
+    /// Any item of the subset, as a `Value`.
+    pub(crate) fn value(&mut self, depth: usize) -> Option<Value> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -70,7 +173,7 @@ impl Reader<'_> {
             }
             3 => {
                 let n = self.len(info)?;
-                Value::Text(std::str::from_utf8(self.take(n)?).ok()?.to_owned())
+                Value::Text(utf8(self.take(n)?)?.to_owned())
             }
             4 => {
                 let n = self.len(info)?;
@@ -104,6 +207,16 @@ impl Reader<'_> {
             _ => return None,
         })
     }
+}
+
+/// `bytes` as UTF-8, checked word by word first: names, keys and URLs are ASCII, and
+/// `from_utf8`'s general validation cost more than the rest of decoding them.
+fn utf8(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: every byte is ASCII, and ASCII is valid UTF-8.
+        return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    std::str::from_utf8(bytes).ok()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use bytes::Bytes;
 use ciborium::Value;
 
 use crate::Version;
+use crate::cbor::Reader;
 use crate::cursor::{Cursor, utf8};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
@@ -146,12 +147,15 @@ impl Container {
         if len == 0 {
             return Self::from_bytes(Bytes::new());
         }
+        // The length is known: passing it spares memmap2 a second `fstat`.
+        let len = usize::try_from(len).map_err(|_| io(std::io::Error::other("file too large")))?;
         // SAFETY: the map is read-only and private to this process. Another process
         // truncating or rewriting the file while it is mapped could change what we read
         // (or raise SIGBUS); that is the accepted contract of every mmap-based reader
-        // (Wasmer's included). All parsing is bounds-checked against the mapped length,
-        // so changed bytes can make results wrong but never make reads go out of bounds.
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
+        // (Wasmer's included). All parsing is bounds-checked against the mapped length
+        // (the file's length when it was opened), so changed bytes can make results wrong
+        // but never make reads go out of bounds.
+        let map = unsafe { memmap2::MmapOptions::new().len(len).map(&file) }.map_err(io)?;
         Self::from_bytes(Bytes::from_owner(map))
     }
 
@@ -333,12 +337,15 @@ impl Container {
 
     fn parse_volume(&self, name: &str, section: &Section) -> Result<Volume> {
         let data = self.slice(section);
-        let what = format!("volume {name:?}");
+        // Formatted only for an error.
+        let what = || format!("volume {name:?}");
         let mut c = Cursor::new(&data, section.data_offset);
         if self.version == Version::V1 {
-            let header_len = c.leb128(&format!("{what} header length"))?;
+            let header_len = c.leb128("header length").map_err(|e| e.prefixed(what))?;
             let header_off = c.offset();
-            let header = c.bytes(header_len, &format!("{what} header"))?;
+            let header = c
+                .bytes(header_len, "header")
+                .map_err(|e| e.prefixed(what))?;
             let data_off = c.offset();
             let hs = c.position() - header.len();
             let ds = c.position();
@@ -352,11 +359,11 @@ impl Container {
             ));
         }
         let name_at = c.offset() + 8;
-        let stored = c.u64_prefixed(&format!("{what} name"))?;
-        let stored = utf8(stored, &format!("{what} name"), name_at)?;
+        let stored = c.u64_prefixed("name").map_err(|e| e.prefixed(what))?;
+        let stored = utf8(stored, "name", name_at).map_err(|e| e.prefixed(what))?;
         if stored != name {
             return Err(Error::malformed(
-                format!("{what} name"),
+                format!("{} name", what()),
                 name_at,
                 format!("the section is named {stored:?} but the index lists it as {name:?}"),
             ));
@@ -366,20 +373,23 @@ impl Container {
 
     /// `u64 header_len, header, u64 data_len, data` (the shared tail of atoms and volume sections).
     fn volume_body(&self, name: &str, data: &Bytes, mut c: Cursor<'_>) -> Result<Volume> {
-        let what = if name.is_empty() {
-            "atoms section".to_owned()
-        } else {
-            format!("volume {name:?}")
+        // Formatted only for an error.
+        let what = || {
+            if name.is_empty() {
+                "atoms section".to_owned()
+            } else {
+                format!("volume {name:?}")
+            }
         };
-        let header = c.u64_prefixed(&format!("{what} header"))?;
+        let header = c.u64_prefixed("header").map_err(|e| e.prefixed(what))?;
         let header_off = c.offset() - header.len() as u64;
         let hs = c.position() - header.len();
-        let content = c.u64_prefixed(&format!("{what} data"))?;
+        let content = c.u64_prefixed("data").map_err(|e| e.prefixed(what))?;
         let data_off = c.offset() - content.len() as u64;
         let ds = c.position() - content.len();
         if !c.is_empty() {
             return Err(Error::malformed(
-                what,
+                what(),
                 c.offset(),
                 format!("{} unexpected bytes after the data region", c.remaining()),
             ));
@@ -422,49 +432,32 @@ impl Container {
             inline_hash: None,
             index_checksum: None,
         };
-        let (index_value, index_cbor_len) = decode_one_cbor(index, "index", index_data_at)?;
-        let idx = IndexParser { at: index_data_at };
-        let mut map = idx.map(index_value, "index")?;
-        let manifest_entry = idx.entry(
-            take(&mut map, "manifest")
-                .ok_or_else(|| idx.err("index", "missing key \"manifest\""))?,
-            "index.manifest",
-        )?;
-        let atoms_entry = idx.entry(
-            take(&mut map, "atoms").ok_or_else(|| idx.err("index", "missing key \"atoms\""))?,
-            "index.atoms",
-        )?;
-        let mut volume_entries = Vec::new();
-        if let Some(v) = take(&mut map, "volumes") {
-            for (k, v) in idx.map(v, "index.volumes")? {
-                let Value::Text(name) = k else {
-                    return Err(idx.err("index.volumes", "volume name is not text"));
-                };
-                let loc = format!("index.volumes[{name:?}]");
-                volume_entries.push((name, idx.entry(v, &loc)?));
-            }
-        }
-
+        let (manifest_entry, atoms_entry, volume_entries, index_cbor_len) =
+            match index_direct(index) {
+                Some(decoded) => decoded,
+                None => index_general(index, index_data_at)?,
+            };
         // Check every span against the file and the section framing found there.
         let frame = |entry: &IndexEntry, kind: SectionKind, tag: u8| -> Result<Section> {
-            let label = kind.label();
+            // Formatted only for an error.
+            let label = || kind.label();
             let (start, len) = (entry.start, entry.len);
             let end = start
                 .checked_add(len)
                 .filter(|&e| e <= file_len)
                 .ok_or_else(|| {
                     Error::malformed(
-                        format!("index span of {label}"),
+                        format!("index span of {}", label()),
                         index_data_at,
                         format!("span {start}+{len} runs past the end of the {file_len}-byte file"),
                     )
                 })?;
             let head = if v3 { 41 } else { 9 };
             let mut sc = Cursor::new(&bytes[start as usize..end as usize], start);
-            let found = sc.u8(&format!("{label} section tag"))?;
+            let found = sc.u8("section tag").map_err(|e| e.prefixed(label))?;
             if found != tag {
                 return Err(Error::malformed(
-                    format!("{label} section"),
+                    format!("{} section", label()),
                     start,
                     format!(
                         "expected tag {tag}, found {found} (the index span points at the wrong place)"
@@ -472,14 +465,17 @@ impl Container {
                 ));
             }
             let inline_hash = if v3 {
-                Some(sc.array::<32>(&format!("{label} section hash"))?)
+                Some(
+                    sc.array::<32>("section hash")
+                        .map_err(|e| e.prefixed(label))?,
+                )
             } else {
                 None
             };
-            let data_len = sc.u64(&format!("{label} section length"))?;
+            let data_len = sc.u64("section length").map_err(|e| e.prefixed(label))?;
             if data_len.checked_add(head) != Some(len) {
                 return Err(Error::malformed(
-                    format!("{label} section"),
+                    format!("{} section", label()),
                     start,
                     format!(
                         "section length {data_len} + {head} bytes of framing does not match the index span length {len}"
@@ -506,29 +502,27 @@ impl Container {
         }
         volumes.sort_by(|a, b| slot_name(a).cmp(slot_name(b)));
         // No two sections may overlap, nor overlap the header and index.
-        let mut spans: Vec<(u64, u64, String)> = vec![(
-            0,
-            index_at + 9 + index.len() as u64,
-            "header and index".into(),
-        )];
-        spans.push((
-            manifest_section.offset,
-            manifest_section.offset + manifest_section.total_len(),
-            "manifest".into(),
-        ));
-        spans.push((
-            atoms_section.offset,
-            atoms_section.offset + atoms_section.total_len(),
-            "atoms".into(),
-        ));
-        for v in &volumes {
-            spans.push((
-                v.section.offset,
-                v.section.offset + v.section.total_len(),
-                v.section.kind.label(),
-            ));
+        // Spans as (start, end, who): `None` the header and index, else a section; labels
+        // are formatted only for an error (and to order identical spans).
+        let span = |s: &Section| (s.offset, s.offset + s.total_len());
+        let mut spans: Vec<(u64, u64, Option<&Section>)> =
+            vec![(0, index_at + 9 + index.len() as u64, None)];
+        for s in [&manifest_section, &atoms_section]
+            .into_iter()
+            .chain(volumes.iter().map(|v| &v.section))
+        {
+            let (start, end) = span(s);
+            spans.push((start, end, Some(s)));
         }
-        spans.sort();
+        let label = |who: Option<&Section>| match who {
+            None => "header and index".to_owned(),
+            Some(s) => s.kind.label(),
+        };
+        spans.sort_by(|a, b| {
+            (a.0, a.1)
+                .cmp(&(b.0, b.1))
+                .then_with(|| label(a.2).cmp(&label(b.2)))
+        });
         for w in spans.windows(2) {
             if w[1].0 < w[0].1 {
                 return Err(Error::malformed(
@@ -536,7 +530,9 @@ impl Container {
                     index_data_at,
                     format!(
                         "the spans of {} and {} overlap (at offset {})",
-                        w[0].2, w[1].2, w[1].0
+                        label(w[0].2),
+                        label(w[1].2),
+                        w[1].0
                     ),
                 ));
             }
@@ -778,6 +774,151 @@ fn take(map: &mut Vec<(Value, Value)>, key: &str) -> Option<Value> {
     Some(map.remove(i).1)
 }
 
+/// What the index says: the manifest's and the atoms' entries, the volumes' (in index
+/// order), and the length of its CBOR item.
+type IndexParts = (IndexEntry, IndexEntry, Vec<(String, IndexEntry)>, u64);
+
+/// The index decoded straight from CBOR, for input in [`crate::cbor`]'s subset that fits the
+/// schema; `None` (anything else) sends the caller to [`index_general`], which decides and
+/// names the error. Keys are taken as there: the first of each, others ignored.
+fn index_direct(bytes: &[u8]) -> Option<IndexParts> {
+    let mut r = Reader::new(bytes);
+    let n = r.map(0)?;
+    let (mut manifest, mut atoms, mut volumes) = (None, None, None);
+    for _ in 0..n {
+        match r.peek_text(1) {
+            Some("manifest") if manifest.is_none() => {
+                manifest = Some(index_entry_direct(&mut r, 1)?);
+            }
+            Some("atoms") if atoms.is_none() => atoms = Some(index_entry_direct(&mut r, 1)?),
+            Some("volumes") if volumes.is_none() => {
+                let m = r.map(1)?;
+                let mut list = Vec::with_capacity(m);
+                for _ in 0..m {
+                    let name = r.text(2)?.to_owned();
+                    list.push((name, index_entry_direct(&mut r, 2)?));
+                }
+                volumes = Some(list);
+            }
+            Some(_) => {
+                r.value(1)?;
+            }
+            None => {
+                r.value(1)?;
+                r.value(1)?;
+            }
+        }
+    }
+    Some((
+        manifest?,
+        atoms?,
+        volumes.unwrap_or_default(),
+        r.position() as u64,
+    ))
+}
+
+/// `{"span": {"start", "len"}, "checksum": {"tag", "value"}}` at `depth`.
+fn index_entry_direct(r: &mut Reader<'_>, depth: usize) -> Option<IndexEntry> {
+    let (mut start, mut len, mut tag, mut value) = (None, None, None, None);
+    let (mut span_seen, mut checksum_seen) = (false, false);
+    for _ in 0..r.map(depth)? {
+        match r.peek_text(depth + 1) {
+            Some("span") if !span_seen => {
+                span_seen = true;
+                for _ in 0..r.map(depth + 1)? {
+                    match r.peek_text(depth + 2) {
+                        Some("start") if start.is_none() => start = Some(r.uint(depth + 2)?),
+                        Some("len") if len.is_none() => len = Some(r.uint(depth + 2)?),
+                        key => skip_entry(r, depth + 2, key)?,
+                    }
+                }
+            }
+            Some("checksum") if !checksum_seen => {
+                checksum_seen = true;
+                for _ in 0..r.map(depth + 1)? {
+                    match r.peek_text(depth + 2) {
+                        Some("tag") if tag.is_none() => tag = Some(r.text(depth + 2)?),
+                        Some("value") if value.is_none() => value = Some(r.bytes(depth + 2)?),
+                        key => skip_entry(r, depth + 2, key)?,
+                    }
+                }
+            }
+            key => skip_entry(r, depth + 1, key)?,
+        }
+    }
+    let checksum = match tag? {
+        "checksum-sha256" => Some(<[u8; 32]>::try_from(value?).ok()?),
+        "checksum-none" => {
+            value?;
+            None
+        }
+        _ => return None,
+    };
+    Some(IndexEntry {
+        start: start?,
+        len: len?,
+        checksum,
+    })
+}
+
+/// Skips a map entry whose key (if text) was already read.
+fn skip_entry(r: &mut Reader<'_>, depth: usize, key: Option<&str>) -> Option<()> {
+    if key.is_none() {
+        r.value(depth)?;
+    }
+    r.value(depth)?;
+    Some(())
+}
+
+/// For the fuzzers and the corpus replay: decodes the index of a v2/v3 file both ways and
+/// panics where they disagree (the direct way answering differently, accepting what the
+/// general way refuses, or declining well-formed input in its subset).
+pub(crate) fn check_index_decoding(file: &[u8]) {
+    let Some(index) = file.get(17..).and_then(|rest| {
+        let len = u64::from_le_bytes(file.get(9..17)?.try_into().ok()?);
+        rest.get(..usize::try_from(len).ok()?)
+    }) else {
+        return;
+    };
+    match (index_direct(index), index_general(index, 17)) {
+        (Some(d), Ok(g)) => assert_eq!(d, g, "direct and general index decoding disagree"),
+        (Some(_), Err(e)) => panic!("direct index decoding accepts what is refused: {e}"),
+        (None, Ok(_)) => assert!(
+            crate::cbor::decode(index).is_none(),
+            "direct index decoding declines a well-formed index in its subset"
+        ),
+        (None, Err(_)) => {}
+    }
+}
+
+/// The index decoded the general way: any CBOR ciborium reads, every error named.
+fn index_general(index: &[u8], index_data_at: u64) -> Result<IndexParts> {
+    let (index_value, index_cbor_len) = decode_one_cbor(index, "index", index_data_at)?;
+    let idx = IndexParser { at: index_data_at };
+    let mut map = idx.map(index_value, "index")?;
+    let manifest_entry = idx.entry(
+        take(&mut map, "manifest").ok_or_else(|| idx.err("index", "missing key \"manifest\""))?,
+        "index.manifest",
+    )?;
+    let atoms_entry = idx.entry(
+        take(&mut map, "atoms").ok_or_else(|| idx.err("index", "missing key \"atoms\""))?,
+        "index.atoms",
+    )?;
+    let mut volume_entries = Vec::new();
+    if let Some(v) = take(&mut map, "volumes") {
+        for (k, v) in idx.map(v, "index.volumes")? {
+            let Value::Text(name) = k else {
+                return Err(idx.err("index.volumes", "volume name is not text"));
+            };
+            let loc = format!("index.volumes[{name:?}]");
+            volume_entries.push((name, idx.entry(v, &loc)?));
+        }
+    }
+
+    Ok((manifest_entry, atoms_entry, volume_entries, index_cbor_len))
+}
+
+#[derive(Debug, PartialEq)]
 struct IndexEntry {
     start: u64,
     len: u64,

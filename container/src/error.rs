@@ -152,6 +152,21 @@ impl Error {
         }
     }
 
+    /// Puts `prefix()` before the `what` of a structural error (others are returned as
+    /// they are). Hot paths read with short static labels and call this on failure, so
+    /// nothing is formatted while the input is fine.
+    pub(crate) fn prefixed(self, prefix: impl FnOnce() -> String) -> Self {
+        self.relabel(|what| format!("{} {what}", prefix()))
+    }
+
+    /// Rewrites the `what` of a structural error (others are returned as they are).
+    pub(crate) fn relabel(mut self, f: impl FnOnce(&str) -> String) -> Self {
+        if let Error::Truncated { what, .. } | Error::Malformed { what, .. } = &mut self {
+            *what = f(what);
+        }
+        self
+    }
+
     pub(crate) fn manifest(location: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::Manifest {
             location: location.into(),

@@ -30,6 +30,9 @@ use crate::{Container, EntryKind, Result, Version, Volume};
 ///
 /// Only when the crate is internally inconsistent (a bug), never because `data` is malformed.
 pub fn exercise(data: &[u8]) -> bool {
+    if crate::container::detect(data).is_ok_and(|v| v != Version::V1) {
+        crate::container::check_index_decoding(data);
+    }
     let Ok(c) = Container::from_bytes(Bytes::copy_from_slice(data)) else {
         return false;
     };
@@ -53,12 +56,15 @@ pub fn exercise(data: &[u8]) -> bool {
 
 /// The `manifest` fuzz target: `data` as a CBOR manifest on its own. Whatever decodes must
 /// re-encode to bytes that decode to the same manifest and re-encode identically (the round
-/// trip the container relies on to keep unknown keys). Returns whether `data` decoded.
+/// trip the container relies on to keep unknown keys), and the direct decoder (CBOR straight
+/// into the structs) must agree with the general one (CBOR → `Value` → structs). Returns
+/// whether `data` decoded.
 ///
 /// # Panics
 ///
 /// Only when the manifest codec is internally inconsistent (a bug).
 pub fn exercise_manifest(data: &[u8]) -> bool {
+    crate::manifest::check_direct_decoding(data);
     let Ok(m) = Manifest::from_cbor(data) else {
         return false;
     };

@@ -2,10 +2,11 @@
 //! with Wasmer's own `webc` crate: [`Container`] opens v1, v2 and v3 files (memory-mapped,
 //! zero-copy: every file and atom is a [`bytes::Bytes`] slice of the map), parsing the
 //! header, index, manifest and atoms eagerly and each [`Volume`] lazily; path lookups build
-//! a sorted table per directory on first use so they cost O(log n) per segment, and v3
-//! symlinks are resolved inside their volume, bounded. [`Manifest`] types the well-known
-//! manifest parts and keeps everything else, so decode → encode reproduces the original
-//! CBOR. [`write::Writer`] produces v2 and v3 files byte-identical to Wasmer's writer, and
+//! a sorted table per (larger) directory on first use so they cost O(log n) per segment,
+//! and v3 symlinks are resolved inside their volume, bounded. [`Manifest`] types the
+//! well-known manifest parts (decoded straight from the CBOR) and keeps everything else, so
+//! decode → encode reproduces the original CBOR; [`well_known`] names the runner URIs and
+//! atom kinds. [`write::Writer`] produces v2 and v3 files byte-identical to Wasmer's writer, and
 //! [`Container::verify`] recomputes every hash the container records. The format itself is
 //! described in `docs/webc-format.md`. Nothing here panics on malformed input: every
 //! problem is an [`Error`] naming what was wrong and its file offset.
@@ -30,6 +31,7 @@ pub mod fuzzing;
 pub mod manifest;
 mod verify;
 mod volume;
+pub mod well_known;
 pub mod write;
 
 pub use container::{Container, Section, SectionKind, V1Header, detect};

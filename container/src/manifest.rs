@@ -6,29 +6,30 @@
 //! as ciborium writes). Structs built from scratch are encoded the way Wasmer's `webc`
 //! crate encodes them: fields in declaration order, optional fields omitted unless Wasmer
 //! writes them as `null`.
+//!
+//! Decoding reads the CBOR straight into the typed structs (the private `Direct` trait): known fields never
+//! pass through a `Value` tree, only the entries no field models become `Value`s. Input
+//! outside the subset Wasmer writes, and every input with a schema error, is decoded again
+//! the general way (CBOR → `Value` → structs), which settles unusual encodings and names
+//! the error's location; both ways give the same result wherever the direct one answers.
 
 use ciborium::Value;
 use indexmap::IndexMap;
 
+use crate::cbor::Reader;
 use crate::error::{Error, Result};
 
-/// URI of the WASI runner.
-pub const RUNNER_WASI: &str = "https://webc.org/runner/wasi";
-/// URI of the WCGI runner.
-pub const RUNNER_WCGI: &str = "https://webc.org/runner/wcgi";
-/// URI of the Emscripten runner.
-pub const RUNNER_EMSCRIPTEN: &str = "https://webc.org/runner/emscripten";
-/// URI of the WASM-4 runner.
-pub const RUNNER_WASM4: &str = "https://webc.org/runner/wasm4";
-/// Atom kind of WebAssembly modules.
-pub const KIND_WASM: &str = "https://webc.org/kind/wasm";
+pub use crate::well_known::{
+    KIND_ELF, KIND_ONNX, KIND_TENSORFLOW_SAVED_MODEL, KIND_WASM, RUNNER_EMSCRIPTEN, RUNNER_ONNX,
+    RUNNER_POSIX, RUNNER_TENSORFLOW, RUNNER_WASI, RUNNER_WASM4, RUNNER_WCGI,
+};
 
 /// Keys a map had, in order, plus the entries no typed field claimed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Extra {
     /// The original entries, in order, by position: a key can repeat and need not equal
     /// itself (a NaN float), so entries are never matched by comparing keys.
-    order: Vec<Slot>,
+    order: Order,
     unknown: Vec<(Value, Value)>,
     /// Decoded from CBOR: fields absent from the original stay absent when re-encoded.
     decoded: bool,
@@ -57,11 +58,93 @@ impl Extra {
     }
 }
 
+/// The order of a decoded map's entries.
+#[derive(Debug, Clone, PartialEq)]
+enum Order {
+    /// Typed fields only, each once, in declaration order (what Wasmer writes): bit `i`
+    /// set when the struct's `i`-th field was there. Costs no allocation.
+    Fields(u32),
+    /// Anything else, entry by entry.
+    Listed(Vec<Slot>),
+}
+
+impl Default for Order {
+    fn default() -> Self {
+        Order::Fields(0)
+    }
+}
+
+impl Order {
+    /// The entries in order, given the struct's keys in declaration order.
+    fn slots(&self, keys: &[&'static str]) -> Vec<Slot> {
+        match self {
+            Order::Fields(mask) => fields_of(*mask, keys),
+            Order::Listed(slots) => slots.clone(),
+        }
+    }
+}
+
+fn fields_of(mask: u32, keys: &[&'static str]) -> Vec<Slot> {
+    keys.iter()
+        .enumerate()
+        .filter(|&(i, _)| i < 32 && mask & (1 << i) != 0)
+        .map(|(_, &k)| Slot::Field(k))
+        .collect()
+}
+
+/// Builds an [`Order`] entry by entry, staying [`Order::Fields`] while it can.
+struct OrderBuilder {
+    keys: &'static [&'static str],
+    mask: u32,
+    last: Option<usize>,
+    listed: Option<Vec<Slot>>,
+}
+
+impl OrderBuilder {
+    fn new(keys: &'static [&'static str]) -> Self {
+        OrderBuilder {
+            keys,
+            mask: 0,
+            last: None,
+            listed: None,
+        }
+    }
+
+    /// The typed field `key` (one of `keys`).
+    fn field(&mut self, key: &'static str) {
+        let i = self.keys.iter().position(|k| *k == key);
+        match i {
+            Some(i) if self.listed.is_none() && i < 32 && self.last.is_none_or(|l| l < i) => {
+                self.mask |= 1 << i;
+                self.last = Some(i);
+            }
+            _ => self.listed().push(Slot::Field(key)),
+        }
+    }
+
+    /// `unknown[index]`.
+    fn unknown(&mut self, index: usize) {
+        self.listed().push(Slot::Unknown(index));
+    }
+
+    fn listed(&mut self) -> &mut Vec<Slot> {
+        let (mask, keys) = (self.mask, self.keys);
+        self.listed.get_or_insert_with(|| fields_of(mask, keys))
+    }
+
+    fn finish(self) -> Order {
+        match self.listed {
+            Some(slots) => Order::Listed(slots),
+            None => Order::Fields(self.mask),
+        }
+    }
+}
+
 /// One entry of a decoded map.
 #[derive(Debug, Clone, PartialEq)]
 enum Slot {
     /// Claimed by the typed field with this key.
-    Field(String),
+    Field(&'static str),
     /// `unknown[i]`.
     Unknown(usize),
 }
@@ -98,7 +181,8 @@ fn err(loc: &Loc<'_>, reason: impl Into<String>) -> Error {
 /// out in place, so the keys keep their original order without being copied.
 struct Fields<'a> {
     loc: &'a Loc<'a>,
-    entries: Vec<(Value, Option<Value>)>,
+    /// Key, value (taken out by a typed field) and the field that took it.
+    entries: Vec<(Value, Option<Value>, Option<&'static str>)>,
 }
 
 impl<'a> Fields<'a> {
@@ -106,7 +190,10 @@ impl<'a> Fields<'a> {
         match v {
             Value::Map(entries) => Ok(Fields {
                 loc,
-                entries: entries.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+                entries: entries
+                    .into_iter()
+                    .map(|(k, v)| (k, Some(v), None))
+                    .collect(),
             }),
             other => Err(err(
                 loc,
@@ -115,42 +202,43 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn raw(&mut self, key: &str) -> Option<Value> {
-        self.entries
+    fn raw(&mut self, key: &'static str) -> Option<Value> {
+        let (_, value, field) = self
+            .entries
             .iter_mut()
-            .find(|(k, v)| v.is_some() && is_key(k, key))
-            .and_then(|(_, v)| v.take())
+            .find(|(k, v, _)| v.is_some() && is_key(k, key))?;
+        *field = Some(key);
+        value.take()
     }
 
     /// An optional field; `null` reads as absent.
-    fn opt<T: FromValue>(&mut self, key: &str) -> Result<Option<T>> {
+    fn opt<T: FromValue>(&mut self, key: &'static str) -> Result<Option<T>> {
         match self.raw(key) {
             None | Some(Value::Null) => Ok(None),
             Some(v) => T::from_value(v, &Loc::Key(self.loc, key)).map(Some),
         }
     }
 
-    fn req<T: FromValue>(&mut self, key: &str) -> Result<T> {
+    fn req<T: FromValue>(&mut self, key: &'static str) -> Result<T> {
         self.opt(key)?
             .ok_or_else(|| err(&Loc::Key(self.loc, key), "missing required field"))
     }
 
-    fn finish(self) -> Extra {
-        let mut order = Vec::with_capacity(self.entries.len());
+    fn finish(self, keys: &'static [&'static str]) -> Extra {
+        let mut order = OrderBuilder::new(keys);
         let mut unknown = Vec::new();
-        for (k, v) in self.entries {
-            match (k, v) {
-                (k, Some(v)) => {
-                    order.push(Slot::Unknown(unknown.len()));
+        for (k, v, field) in self.entries {
+            match (v, field) {
+                (_, Some(field)) => order.field(field),
+                (Some(v), None) => {
+                    order.unknown(unknown.len());
                     unknown.push((k, v));
                 }
-                // Taken by a typed field, so the key is text.
-                (Value::Text(k), None) => order.push(Slot::Field(k)),
-                (_, None) => {}
+                (None, None) => {}
             }
         }
         Extra {
-            order,
+            order: order.finish(),
             unknown,
             decoded: true,
         }
@@ -179,7 +267,8 @@ impl Out {
         // By position, not by key: a key may repeat (Wasmer accepts maps with repeated unknown
         // keys, see `repeated_keys_keep_their_own_values`) or not equal itself (NaN).
         let mut placed = vec![false; extra.unknown.len()];
-        for slot in &extra.order {
+        let keys: Vec<&'static str> = known.iter().map(|(name, _, _)| *name).collect();
+        for slot in &extra.order.slots(&keys) {
             match slot {
                 Slot::Field(key) => {
                     if let Some(i) = known.iter().position(|(name, _, _)| name == key) {
@@ -341,6 +430,89 @@ impl<T: ToValue> ToValue for IndexMap<String, T> {
     }
 }
 
+/// Decoding straight from CBOR (the subset [`Reader`] reads), with no `Value` tree for
+/// typed fields. `None` when the input is outside that subset or does not fit the schema:
+/// the caller then decodes it the general way, which also names the error's location.
+/// Wherever it answers, it answers exactly what [`FromValue`] gives for the same bytes.
+trait Direct: Sized {
+    fn direct(r: &mut Reader<'_>, depth: usize) -> Option<Self>;
+}
+
+impl Direct for String {
+    fn direct(r: &mut Reader<'_>, depth: usize) -> Option<Self> {
+        r.text(depth).map(str::to_owned)
+    }
+}
+
+impl Direct for bool {
+    fn direct(r: &mut Reader<'_>, depth: usize) -> Option<Self> {
+        r.bool(depth)
+    }
+}
+
+impl Direct for Value {
+    fn direct(r: &mut Reader<'_>, depth: usize) -> Option<Self> {
+        r.value(depth)
+    }
+}
+
+impl<T: Direct> Direct for Vec<T> {
+    fn direct(r: &mut Reader<'_>, depth: usize) -> Option<Self> {
+        let n = r.array(depth)?;
+        // `n` is at most the bytes left, and every item takes at least one.
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(T::direct(r, depth + 1)?);
+        }
+        Some(out)
+    }
+}
+
+impl<T: Direct> Direct for IndexMap<String, T> {
+    fn direct(r: &mut Reader<'_>, depth: usize) -> Option<Self> {
+        let n = r.map(depth)?;
+        let mut out = IndexMap::with_capacity(n);
+        for _ in 0..n {
+            let k = r.text(depth + 1)?;
+            let v = T::direct(r, depth + 1)?;
+            // A repeated key is an error: the general way reports it.
+            if out.insert(k.to_owned(), v).is_some() {
+                return None;
+            }
+        }
+        Some(out)
+    }
+}
+
+/// A field's value at `depth`: `Some(None)` for `null` (read as absent), `None` to decline.
+fn direct_field<T: Direct>(r: &mut Reader<'_>, depth: usize) -> Option<Option<T>> {
+    if depth > crate::cbor::MAX_DEPTH {
+        return None;
+    }
+    if r.null() {
+        return Some(None);
+    }
+    T::direct(r, depth).map(Some)
+}
+
+/// The entries of a map no typed field claims (`key` already read when it is text).
+fn direct_unknown(
+    r: &mut Reader<'_>,
+    depth: usize,
+    key: Option<&str>,
+    order: &mut OrderBuilder,
+    unknown: &mut Vec<(Value, Value)>,
+) -> Option<()> {
+    let k = match key {
+        Some(k) => Value::Text(k.to_owned()),
+        None => r.value(depth)?,
+    };
+    let v = r.value(depth)?;
+    order.unknown(unknown.len());
+    unknown.push((k, v));
+    Some(())
+}
+
 fn opt<T: ToValue>(v: &Option<T>) -> Option<Value> {
     v.as_ref().map(ToValue::to_value)
 }
@@ -362,11 +534,40 @@ macro_rules! cbor_struct {
             pub extra: Extra,
         }
 
+        impl $name {
+            /// The CBOR keys of the typed fields, in declaration order.
+            const CBOR_KEYS: &'static [&'static str] = &[$( $key ),*];
+        }
+
         impl FromValue for $name {
             fn from_value(v: Value, loc: &Loc<'_>) -> Result<Self> {
                 let mut f = Fields::new(v, loc)?;
                 $( let $field = cbor_struct!(@get f $mode $key); )*
-                Ok($name { $( $field, )* extra: f.finish() })
+                Ok($name { $( $field, )* extra: f.finish(Self::CBOR_KEYS) })
+            }
+        }
+
+        impl Direct for $name {
+            fn direct(r: &mut Reader<'_>, depth: usize) -> Option<Self> {
+                let n = r.map(depth)?;
+                let mut order = OrderBuilder::new(Self::CBOR_KEYS);
+                let mut unknown = Vec::new();
+                // `None`: not seen yet; `Some(None)`: `null` (absent).
+                $( let mut $field = None; )*
+                for _ in 0..n {
+                    let key = r.peek_text(depth + 1);
+                    match key {
+                        $( Some($key) if $field.is_none() => {
+                            $field = Some(direct_field(r, depth + 1)?);
+                            order.field($key);
+                        } )*
+                        _ => direct_unknown(r, depth + 1, key, &mut order, &mut unknown)?,
+                    }
+                }
+                Some($name {
+                    $( $field: cbor_struct!(@direct $field $mode), )*
+                    extra: Extra { order: order.finish(), unknown, decoded: true },
+                })
             }
         }
 
@@ -387,6 +588,9 @@ macro_rules! cbor_struct {
     (@put $e:expr, req) => { Some($e.to_value()) };
     (@put $e:expr, opt) => { opt(&$e) };
     (@put $e:expr, null) => { opt(&$e) };
+    (@direct $f:ident req) => { $f.flatten()? };
+    (@direct $f:ident opt) => { $f.flatten() };
+    (@direct $f:ident null) => { $f.flatten() };
     (@null req) => { false };
     (@null opt) => { false };
     (@null null) => { true };
@@ -589,6 +793,16 @@ impl FromValue for Dependency {
     }
 }
 
+impl Direct for Dependency {
+    fn direct(r: &mut Reader<'_>, depth: usize) -> Option<Self> {
+        match r.peek_major()? {
+            3 => String::direct(r, depth).map(Dependency::Text),
+            5 => Manifest::direct(r, depth).map(|m| Dependency::Manifest(Box::new(m))),
+            _ => None,
+        }
+    }
+}
+
 impl ToValue for Dependency {
     fn to_value(&self) -> Value {
         match self {
@@ -623,18 +837,10 @@ impl Manifest {
     }
 
     pub(crate) fn from_cbor_at(bytes: &[u8], offset: u64) -> Result<Self> {
-        let (value, used) = crate::container::decode_one_cbor(bytes, "manifest", offset)?;
-        if used != bytes.len() as u64 {
-            return Err(Error::malformed(
-                "manifest",
-                offset + used,
-                format!(
-                    "{} bytes after the manifest's CBOR item",
-                    bytes.len() as u64 - used
-                ),
-            ));
+        match decode_direct(bytes) {
+            Some(m) => Ok(m),
+            None => decode_general(bytes, "manifest", offset, &Loc::Root),
         }
-        Self::from_value(value, &Loc::Root)
     }
 
     /// Encodes the manifest as CBOR (byte-identical to the input for decoded manifests).
@@ -742,6 +948,80 @@ impl CommandAnnotations {
     /// All annotations as one CBOR map.
     pub fn to_cbor_value(&self) -> Value {
         self.to_value()
+    }
+
+    /// Decodes a command's annotation map on its own (what a runner receives), with the
+    /// same typed structs as [`Manifest::from_cbor`]: `wasi`, `emscripten`, `wcgi` and
+    /// `atom` typed, everything else kept. Empty bytes are no annotations. Errors name the
+    /// location from `annotations`, e.g. `annotations.wasi.main-args[0]`.
+    pub fn from_cbor(bytes: &[u8]) -> Result<CommandAnnotations> {
+        if bytes.is_empty() {
+            return Ok(CommandAnnotations::default());
+        }
+        match decode_direct(bytes) {
+            Some(a) => Ok(a),
+            None => decode_general(
+                bytes,
+                "command annotations",
+                0,
+                &Loc::Key(&Loc::Root, "annotations"),
+            ),
+        }
+    }
+
+    /// Encodes the annotations as CBOR (byte-identical to the input for decoded ones).
+    pub fn to_cbor(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        // Writing a `Value` into a `Vec` cannot fail.
+        let _ = ciborium::into_writer(&self.to_value(), &mut out);
+        out
+    }
+}
+
+/// `bytes` as exactly one item decoded straight into `T`, or `None` to take the general way.
+fn decode_direct<T: Direct>(bytes: &[u8]) -> Option<T> {
+    let mut r = Reader::new(bytes);
+    let value = T::direct(&mut r, 0)?;
+    (r.position() == bytes.len()).then_some(value)
+}
+
+/// `bytes` (at file offset `offset`) as exactly one item decoded the general way: any CBOR
+/// ciborium reads, unusual encodings settled, every error named (`what` is the item, `loc`
+/// where its value sits).
+fn decode_general<T: FromValue>(bytes: &[u8], what: &str, offset: u64, loc: &Loc<'_>) -> Result<T> {
+    let (value, used) = crate::container::decode_one_cbor(bytes, what, offset)?;
+    if used != bytes.len() as u64 {
+        return Err(Error::malformed(
+            what,
+            offset + used,
+            format!(
+                "{} bytes after the {what}'s CBOR item",
+                bytes.len() as u64 - used
+            ),
+        ));
+    }
+    T::from_value(value, loc)
+}
+
+/// For the fuzzers and the corpus replay: decodes `bytes` as a manifest both ways and
+/// panics where they disagree — the direct way answering differently from the general
+/// way, accepting what it refuses, or declining well-formed input in its subset.
+pub(crate) fn check_direct_decoding(bytes: &[u8]) {
+    let direct = decode_direct::<Manifest>(bytes);
+    let general = decode_general::<Manifest>(bytes, "manifest", 0, &Loc::Root);
+    match (direct, general) {
+        // Debug, not `==`: a NaN in an unknown value does not equal itself.
+        (Some(d), Ok(g)) => assert_eq!(
+            format!("{d:?}"),
+            format!("{g:?}"),
+            "direct and general manifest decoding disagree"
+        ),
+        (Some(_), Err(e)) => panic!("direct manifest decoding accepts what is refused: {e}"),
+        (None, Ok(_)) => assert!(
+            crate::cbor::decode(bytes).is_none_or(|(_, used)| used != bytes.len()),
+            "direct manifest decoding declines a well-formed manifest in its subset"
+        ),
+        (None, Err(_)) => {}
     }
 }
 
@@ -896,6 +1176,192 @@ mod tests {
         let bytes = cbor(&manifest);
         let decoded = Manifest::from_cbor(&bytes).map(|m| m.to_cbor()).ok();
         assert_eq!(decoded, Some(bytes));
+    }
+
+    /// A command's annotations decode on their own with the manifest's typed structs.
+    #[test]
+    fn command_annotations_decode_on_their_own() {
+        assert_eq!(
+            CommandAnnotations::from_cbor(&[]).ok(),
+            Some(CommandAnnotations::default())
+        );
+        let wasi = Value::Map(vec![
+            (text("atom"), text("hello")),
+            (text("main-args"), Value::Array(vec![text("--x")])),
+            (text("cwd"), text("/app")),
+        ]);
+        let annotations = Value::Map(vec![
+            (text("wasi"), wasi),
+            (
+                text("wcgi"),
+                Value::Map(vec![(text("dialect"), text("rfc-3875"))]),
+            ),
+            (text("permissions"), Value::Map(vec![])),
+        ]);
+        let bytes = cbor(&annotations);
+        let a = CommandAnnotations::from_cbor(&bytes).unwrap();
+        let w = a.wasi.as_ref().unwrap();
+        assert_eq!(w.atom, "hello");
+        assert_eq!(w.main_args.as_deref(), Some(&["--x".to_owned()][..]));
+        assert_eq!(w.cwd.as_deref(), Some("/app"));
+        assert_eq!(
+            a.wcgi.as_ref().and_then(|w| w.dialect.as_deref()),
+            Some("rfc-3875")
+        );
+        assert_eq!(a.get("permissions"), Some(Value::Map(vec![])));
+        assert_eq!(a.to_cbor(), bytes);
+
+        // The same bytes inside a manifest decode to the same struct.
+        let manifest = Value::Map(vec![(
+            text("commands"),
+            Value::Map(vec![(
+                text("run"),
+                Value::Map(vec![
+                    (text("runner"), text(RUNNER_WASI)),
+                    (text("annotations"), annotations),
+                ]),
+            )]),
+        )]);
+        let m = Manifest::from_cbor(&cbor(&manifest)).unwrap();
+        assert_eq!(m.command("run").map(|c| &c.annotations), Some(&a));
+    }
+
+    #[test]
+    fn command_annotation_errors_name_their_location() {
+        let bad = |v: Value| match CommandAnnotations::from_cbor(&cbor(&v)) {
+            Err(Error::Manifest { location, reason }) => (location, reason),
+            other => panic!("{other:?}"),
+        };
+        let (location, _) = bad(Value::Map(vec![(
+            text("wasi"),
+            Value::Map(vec![
+                (text("atom"), text("a")),
+                (
+                    text("main-args"),
+                    Value::Array(vec![Value::Integer(1.into())]),
+                ),
+            ]),
+        )]));
+        assert_eq!(location, "annotations.wasi.main-args[0]");
+        let (location, reason) = bad(Value::Map(vec![(text("wasi"), Value::Map(vec![]))]));
+        assert_eq!(location, "annotations.wasi.atom");
+        assert_eq!(reason, "missing required field");
+        let (location, _) = bad(Value::Map(vec![(
+            text("emscripten"),
+            Value::Map(vec![(text("env"), text("not a list"))]),
+        )]));
+        assert_eq!(location, "annotations.emscripten.env");
+        let (location, _) = bad(text("not a map"));
+        assert_eq!(location, "annotations");
+        // Not CBOR, or more than one item: an error, never a panic.
+        assert!(CommandAnnotations::from_cbor(&[0xff]).is_err());
+        assert!(CommandAnnotations::from_cbor(&[0xa0, 0x00]).is_err());
+        assert!(CommandAnnotations::from_cbor(&[0xa1, 0x61]).is_err());
+    }
+
+    /// Maps whose keys are mostly the schema's, with values of every shape: the direct
+    /// decoder agrees with the general one on each (and reads the fixtures' manifests).
+    fn schema_like() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        const KEYS: &[&str] = &[
+            "use",
+            "package",
+            "atoms",
+            "commands",
+            "bindings",
+            "entrypoint",
+            "wapm",
+            "fs",
+            "name",
+            "version",
+            "readme",
+            "private",
+            "volume",
+            "path",
+            "from",
+            "volume_name",
+            "mount_path",
+            "host_path",
+            "kind",
+            "signature",
+            "annotations",
+            "runner",
+            "atom",
+            "wasi",
+            "wcgi",
+            "emscripten",
+            "env",
+            "main-args",
+            "cwd",
+            "dialect",
+            "hello",
+            "x",
+        ];
+        let leaf = prop_oneof![
+            proptest::sample::select(KEYS).prop_map(text),
+            any::<bool>().prop_map(Value::Bool),
+            Just(Value::Null),
+            any::<i64>().prop_map(|n| Value::Integer(n.into())),
+            any::<f32>().prop_map(|f| Value::Float(f64::from(f))),
+        ];
+        leaf.prop_recursive(6, 96, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(
+                    (proptest::sample::select(KEYS).prop_map(text), inner),
+                    0..6
+                )
+                .prop_map(Value::Map),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn direct_decoding_agrees_with_the_general_way(v in schema_like()) {
+            let bytes = cbor(&v);
+            check_direct_decoding(&bytes);
+            if let Value::Map(_) = v {
+                let inner = Value::Map(vec![(text("commands"), Value::Map(vec![(
+                    text("c"),
+                    Value::Map(vec![(text("runner"), text("r")), (text("annotations"), v)]),
+                )]))]);
+                check_direct_decoding(&cbor(&inner));
+            }
+        }
+    }
+
+    #[test]
+    fn fixture_manifests_decode_directly() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        for name in ["sample-v1.webc", "sample-v2.webc", "sample-v3.webc"] {
+            let c = crate::Container::open(dir.join(name)).unwrap();
+            let bytes = c.manifest_bytes();
+            let direct = decode_direct::<Manifest>(&bytes);
+            assert_eq!(direct.as_ref(), Some(c.manifest()), "{name}");
+            assert_eq!(direct.map(|m| m.to_cbor()), Some(bytes.to_vec()), "{name}");
+            check_direct_decoding(&bytes);
+        }
+    }
+
+    /// Fields out of declaration order keep their order; a field set after decoding an
+    /// in-order map comes after the original ones.
+    #[test]
+    fn field_order_is_kept_compactly_or_listed() {
+        let reversed = Value::Map(vec![(text("cwd"), text("/a")), (text("atom"), text("x"))]);
+        let bytes = cbor(&reversed);
+        let w = decode_direct::<Wasi>(&bytes).unwrap();
+        assert!(matches!(w.extra.order, Order::Listed(_)));
+        assert_eq!(cbor(&w.to_value()), bytes);
+        let in_order = Value::Map(vec![(text("atom"), text("x")), (text("cwd"), text("/a"))]);
+        let mut w = decode_direct::<Wasi>(&cbor(&in_order)).unwrap();
+        assert_eq!(w.extra.order, Order::Fields(0b10_0001));
+        w.env = Some(vec!["A=1".into()]);
+        let Value::Map(entries) = w.to_value() else {
+            panic!("not a map")
+        };
+        let keys: Vec<&Value> = entries.iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, [&text("atom"), &text("cwd"), &text("env")]);
     }
 
     /// Errors name where in the manifest the problem is.

@@ -2,8 +2,10 @@
 //!
 //! A volume is a header (a tree of directory/file/symlink records) and a data region
 //! holding file contents back to back. Nothing is parsed when a volume is opened; each
-//! directory is turned into a sorted table the first time a lookup passes through it, and
-//! that table is kept, so every later lookup costs one binary search per path segment.
+//! directory is turned into a sorted table (in one pass over its bytes) the first time a
+//! lookup passes through it, and that table is kept, so every later lookup costs one binary
+//! search per path segment. Small directories (up to 1 KiB of entries) are scanned instead:
+//! validated the same way, they need no table.
 //! File contents are returned as [`Bytes`] slices of the container's buffer (zero-copy).
 
 use std::collections::HashMap;
@@ -225,10 +227,13 @@ struct DirTable {
 /// The first 8 bytes of a name, big-endian, zero-padded. Names contain no NUL byte, so
 /// keys order exactly like the names whenever they differ.
 fn name_key(name: &[u8]) -> u64 {
-    let mut k = [0u8; 8];
-    let n = name.len().min(8);
-    k[..n].copy_from_slice(&name[..n]);
-    u64::from_be_bytes(k)
+    if let Some(head) = name.first_chunk::<8>() {
+        return u64::from_be_bytes(*head);
+    }
+    // Shorter than 8 bytes: shift by at most 56.
+    name.iter()
+        .enumerate()
+        .fold(0, |k, (i, &b)| k | u64::from(b) << (56 - 8 * i))
 }
 
 impl DirTable {
@@ -275,8 +280,17 @@ struct VolumeInner {
     tables: RwLock<Tables>,
 }
 
-/// Directory tables by record offset.
-type Tables = HashMap<u64, Arc<DirTable>, BuildHasherDefault<OffsetHasher>>;
+/// What is known of a directory, by record offset.
+type Tables = HashMap<u64, Cached, BuildHasherDefault<OffsetHasher>>;
+
+#[derive(Debug)]
+enum Cached {
+    /// Its sorted table.
+    Table(Arc<DirTable>),
+    /// A small directory, scanned once and found well-formed and sorted: later lookups
+    /// compare names without validating them again.
+    Scanned,
+}
 
 /// Hashes record offsets (unique within a volume) with one multiply; SipHash cost more
 /// than the rest of a lookup step.
@@ -317,6 +331,50 @@ pub(crate) fn path_segments(path: &str) -> Result<impl DoubleEndedIterator<Item 
         }
     }
     Ok(path.split('/').filter(|s| !s.is_empty() && *s != "."))
+}
+
+/// The little-endian u64 at `p` in `bytes`, if there.
+fn le_u64(bytes: &[u8], p: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(
+        bytes.get(p..p.checked_add(8)?)?.try_into().ok()?,
+    ))
+}
+
+/// `name`'s child record offset in a directory body already found well-formed and sorted
+/// by [`Volume::scan_dir_entries`]: names are compared, not validated again, and the scan
+/// stops at the first larger one. (Reads stay bounds-checked all the same.)
+fn find_in_checked_dir(body: &[u8], v3: bool, name: &[u8]) -> Option<u64> {
+    let u64_at = |p: usize| le_u64(body, p);
+    let hash_len = if v3 { 32 } else { 0 };
+    let mut p = if v3 { 24 + 32 } else { 0 };
+    while p < body.len() {
+        let child = u64_at(p)?;
+        let q = p + 8 + hash_len;
+        let len = usize::try_from(u64_at(q)?).ok()?;
+        let start = q + 8;
+        let entry = body.get(start..start.checked_add(len)?)?;
+        match entry.cmp(name) {
+            std::cmp::Ordering::Less => p = start + len,
+            std::cmp::Ordering::Equal => return Some(child),
+            std::cmp::Ordering::Greater => return None,
+        }
+    }
+    None
+}
+
+/// What [`check_name`] and a UTF-8 check accept together, as one pass over the bytes.
+fn is_valid_name(name: &[u8]) -> bool {
+    if name.is_empty() || name == b"." || name == b".." {
+        return false;
+    }
+    let mut ascii = true;
+    for &b in name {
+        if b == b'/' || b == 0 {
+            return false;
+        }
+        ascii &= b < 0x80;
+    }
+    ascii || std::str::from_utf8(name).is_ok()
 }
 
 /// A name stored in a directory must be one usable path segment.
@@ -431,29 +489,7 @@ impl Volume {
     /// Adds the volume's name to a structural error. Hot paths pass plain `&'static str`
     /// labels and call this, so nothing is formatted unless something is wrong.
     fn ctx<T>(&self, r: Result<T>) -> Result<T> {
-        r.map_err(|e| match e {
-            Error::Truncated {
-                what,
-                offset,
-                needed,
-                available,
-            } => Error::Truncated {
-                what: self.what(&what),
-                offset,
-                needed,
-                available,
-            },
-            Error::Malformed {
-                what,
-                offset,
-                reason,
-            } => Error::Malformed {
-                what: self.what(&what),
-                offset,
-                reason,
-            },
-            other => other,
-        })
+        r.map_err(|e| e.relabel(|what| self.what(what)))
     }
 
     /// Looks `path` up, following symlinks (also in the last segment).
@@ -727,6 +763,9 @@ impl Volume {
             });
         };
         let Some(table) = table else { return Ok(None) };
+        if let Some(found) = self.find_in_small_dir(table, name.as_bytes()) {
+            return found.map(|child| self.parse_node(child)).transpose();
+        }
         let table = self.table(table)?;
         match table.find(&self.inner.header, name.as_bytes()) {
             Some(i) => Ok(Some(self.parse_node(table.entries[i].node)?)),
@@ -735,7 +774,7 @@ impl Volume {
     }
 
     fn table(&self, at: u64) -> Result<Arc<DirTable>> {
-        if let Some(t) = self
+        if let Some(Cached::Table(t)) = self
             .inner
             .tables
             .read()
@@ -752,7 +791,7 @@ impl Volume {
             .tables
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(at, Arc::clone(&table));
+            .insert(at, Cached::Table(Arc::clone(&table)));
         Ok(table)
     }
 
@@ -875,6 +914,10 @@ impl Volume {
         }
         let body_at = c.offset() + 8;
         let body = self.ctx(c.u64_prefixed("directory record"))?;
+        if let Some((entries, keys)) = self.scan_dir_body(body, at, v3) {
+            return self.finish_table(entries, offset, keys);
+        }
+        // Something is wrong with this directory: the careful loop below finds and names it.
         let mut b = Cursor::new(body, body_at);
         if v3 {
             b.bytes(24 + 32, "directory timestamps and hash")?;
@@ -920,7 +963,137 @@ impl Volume {
                 hash_at,
             });
         }
-        self.finish_table(entries, offset)
+        self.finish_table(entries, offset, None)
+    }
+
+    /// The entries of the well-formed v2/v3 directory body of the record at `at`, in one
+    /// tight pass over the bytes, with their keys when the names are strictly increasing
+    /// (as writers emit them). `None` at anything wrong, for [`Self::parse_dir_table`]'s
+    /// careful loop to name: it accepts exactly what that loop accepts.
+    fn scan_dir_body(
+        &self,
+        body: &[u8],
+        at: u64,
+        v3: bool,
+    ) -> Option<(Vec<TableEntry>, Option<Vec<u64>>)> {
+        let min_entry = if v3 { 8 + 32 + 8 } else { 8 + 8 };
+        let mut entries = Vec::with_capacity(body.len() / min_entry);
+        let mut keys = Vec::with_capacity(entries.capacity());
+        let sorted = self.scan_dir_entries(body, at, v3, |entry, key, _| {
+            entries.push(entry);
+            keys.push(key);
+        })?;
+        Some((entries, sorted.then_some(keys)))
+    }
+
+    /// Calls `each(entry, key, name)` for every entry of a v2/v3 directory body (see
+    /// [`Self::scan_dir_body`]); returns whether the names are strictly increasing, or
+    /// `None` at anything wrong.
+    fn scan_dir_entries<'h>(
+        &self,
+        body: &'h [u8],
+        at: u64,
+        v3: bool,
+        mut each: impl FnMut(TableEntry, u64, &'h [u8]),
+    ) -> Option<bool> {
+        let u64_at = |p: usize| le_u64(body, p);
+        // Header-relative offset of the body (after the tag and the length).
+        let body_rel = at + 9;
+        let hash_len = if v3 { 32 } else { 0 };
+        let mut p = if v3 { 24 + 32 } else { 0 };
+        if p > body.len() {
+            return None;
+        }
+        let header_len = self.inner.header.len() as u64;
+        let mut prev: Option<(u64, &[u8])> = None;
+        let mut sorted = true;
+        while p < body.len() {
+            let child = u64_at(p)?;
+            let q = p + 8 + hash_len;
+            let len = usize::try_from(u64_at(q)?).ok()?;
+            let start = q + 8;
+            let name = body.get(start..start.checked_add(len)?)?;
+            if !is_valid_name(name) || child <= at || child >= header_len {
+                return None;
+            }
+            let key = name_key(name);
+            // Keys order like names where they differ: most pairs need no byte compare.
+            sorted &= prev.is_none_or(|(prev_key, prev)| match prev_key.cmp(&key) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Greater => false,
+                std::cmp::Ordering::Equal => prev < name,
+            });
+            let entry = TableEntry {
+                name_start: body_rel + start as u64,
+                name_len: u32::try_from(len).ok()?,
+                node: child,
+                hash_at: if v3 {
+                    body_rel + p as u64 + 8
+                } else {
+                    u64::MAX
+                },
+            };
+            each(entry, key, name);
+            prev = Some((key, name));
+            p = start + len;
+        }
+        Some(sorted)
+    }
+
+    /// `name` in the small v2/v3 directory whose record is at `at`, found by scanning its
+    /// bytes (all of them, validated as a table build would): its child record offset, or
+    /// `Some(None)` when it is not there. `None` when the directory is not small, or not
+    /// well-formed and sorted — the table then decides. A first lookup through a small
+    /// directory so costs no allocation, and scanning a few entries costs about what a
+    /// table lookup does.
+    fn find_in_small_dir(&self, at: u64, name: &[u8]) -> Option<Option<u64>> {
+        /// Directory bodies up to this many bytes are scanned, never tabled.
+        const SMALL_DIR: u64 = 1024;
+        let v3 = match self.inner.version {
+            Version::V1 => return None,
+            Version::V2 => false,
+            Version::V3 => true,
+        };
+        let header = &self.inner.header;
+        let rec = usize::try_from(at).ok()?;
+        if *header.get(rec)? != TAG_DIR {
+            return None;
+        }
+        let len = u64::from_le_bytes(header.get(rec + 1..rec + 9)?.try_into().ok()?);
+        if len > SMALL_DIR {
+            return None;
+        }
+        let body = header.get(rec + 9..rec + 9 + len as usize)?;
+        let cached = match self
+            .inner
+            .tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&at)
+        {
+            Some(Cached::Table(_)) => return None,
+            Some(Cached::Scanned) => true,
+            None => false,
+        };
+        if cached {
+            return Some(find_in_checked_dir(body, v3, name));
+        }
+        let mut found = None;
+        let sorted = self.scan_dir_entries(body, at, v3, |entry, _, entry_name| {
+            if entry_name == name {
+                found = Some(entry.node);
+            }
+        })?;
+        if !sorted {
+            return None;
+        }
+        self.inner
+            .tables
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(at)
+            .or_insert(Cached::Scanned);
+        Some(found)
     }
 
     /// v1: parse one entry record at header offset `at`; returns the node and the record length.
@@ -1017,10 +1190,20 @@ impl Volume {
             });
             at += rec_len;
         }
-        self.finish_table(entries, offset)
+        self.finish_table(entries, offset, None)
     }
 
-    fn finish_table(&self, mut entries: Vec<TableEntry>, offset: u64) -> Result<DirTable> {
+    /// Sorts (stably) and checks `entries` unless `sorted_keys` says they are strictly
+    /// increasing already (and gives their keys).
+    fn finish_table(
+        &self,
+        mut entries: Vec<TableEntry>,
+        offset: u64,
+        sorted_keys: Option<Vec<u64>>,
+    ) -> Result<DirTable> {
+        if let Some(keys) = sorted_keys {
+            return Ok(DirTable { keys, entries });
+        }
         let header = &self.inner.header;
         let name = |e: &TableEntry| {
             let s = e.name_start as usize;
@@ -1096,6 +1279,44 @@ mod tests {
         for missing in ["abcdefg", "abcdefgh0", "abcdefghi", "c", "\u{e9}"] {
             let found = v.lookup_nofollow(missing);
             assert!(found.is_ok_and(|n| n.is_none()), "{missing}");
+        }
+    }
+
+    /// The one-pass scan leaves unsorted and repeated names to the careful path: unsorted
+    /// ones are sorted, a repeated one is an error, and a bad name is named.
+    #[test]
+    fn unsorted_repeated_and_bad_names() {
+        let (v, _) = chain(1, &["zz", "b", "abcdefghij", "abcdefgh"]);
+        let names: Vec<String> = v
+            .read_dir("/")
+            .map(|l| l.into_iter().map(|e| e.name).collect())
+            .unwrap_or_default();
+        assert_eq!(names, ["abcdefgh", "abcdefghij", "b", "zz"]);
+        let (v, _) = chain(1, &["a", "b", "a"]);
+        let err = v
+            .lookup("/b")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("duplicate entry \"a\""), "{err}");
+        // A scanned directory answers the same the second time (names compared only).
+        let (v, _) = chain(1, &["a", "abcdefghij", "b"]);
+        for _ in 0..2 {
+            for (name, there) in [
+                ("a", true),
+                ("abcdefghij", true),
+                ("b", true),
+                ("ab", false),
+                ("c", false),
+                ("0", false),
+            ] {
+                let found = v.lookup_nofollow(name);
+                assert!(found.is_ok_and(|n| n.is_some() == there), "{name}");
+            }
+        }
+        for bad in ["a/b", "..", "", "a\0"] {
+            let (v, _) = chain(1, &["x", bad]);
+            assert!(v.lookup("/x").is_err(), "{bad:?}");
         }
     }
 

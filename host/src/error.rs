@@ -145,6 +145,16 @@ pub enum Error {
         /// How many plugins are quarantined (they might have served it).
         quarantined: usize,
     },
+    /// Every runner tried for this command refused its atom before starting.
+    #[error("no runner for {uri} can take atom {}: {}", shown(atom), refusals.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    AllRefused {
+        /// The command's runner URI.
+        uri: String,
+        /// The atom.
+        atom: String,
+        /// Each runner tried, in order, and why it refused.
+        refusals: Vec<crate::registry::Rejection>,
+    },
     /// Runners exist for this URI but none can run this command.
     #[error("no usable runner for {uri} (atom kind {atom_kind}): {}", rejected.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     NoUsable {
@@ -198,9 +208,10 @@ impl Error {
                 EXIT_NOT_FOUND
             }
             Error::Runner {
-                error: RunnerError::CannotExecute(_),
+                error: RunnerError::CannotExecute(_) | RunnerError::Refused(_),
                 ..
-            } => EXIT_CANNOT_EXECUTE,
+            }
+            | Error::AllRefused { .. } => EXIT_CANNOT_EXECUTE,
             _ => EXIT_HOST,
         }
     }

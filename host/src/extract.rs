@@ -106,6 +106,23 @@ pub struct ExtractSummary {
     pub bytes: u64,
 }
 
+/// Follows an extraction as it goes (see [`extract_with_progress`]): a command line draws a
+/// progress bar from it, an embedder may log it. Both methods do nothing by default; `()`
+/// is the implementation that ignores everything.
+pub trait ExtractProgress {
+    /// The package has been checked and writing begins: `files` regular files (atoms
+    /// included) holding `bytes` bytes of content will be written.
+    fn start(&mut self, files: u64, bytes: u64) {
+        let _ = (files, bytes);
+    }
+    /// One more regular file, `bytes` long, has been written.
+    fn wrote_file(&mut self, bytes: u64) {
+        let _ = bytes;
+    }
+}
+
+impl ExtractProgress for () {}
+
 /// Is `name` usable as one path segment on disk?
 fn segment_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
@@ -197,6 +214,20 @@ pub fn extract(
     container: &Container,
     dest: &Path,
     options: &ExtractOptions,
+) -> Result<ExtractSummary> {
+    extract_with_progress(container, dest, options, &mut ())
+}
+
+/// [`extract`], telling `progress` how much will be written once the package has been
+/// checked, and then each file as it is written.
+///
+/// # Errors
+/// As [`extract`].
+pub fn extract_with_progress(
+    container: &Container,
+    dest: &Path,
+    options: &ExtractOptions,
+    progress: &mut dyn ExtractProgress,
 ) -> Result<ExtractSummary> {
     // Plan first: everything that can be refused without writing is refused here.
     let names: Vec<String> = match &options.volumes {
@@ -307,6 +338,7 @@ pub fn extract(
     // Removed by the CLI's signal handling if the process is interrupted meanwhile.
     let _interrupt = crate::interrupt::Temporary::register(&stage);
     let mut summary = ExtractSummary::default();
+    progress.start(files, output);
 
     if !atom_names.is_empty() {
         let dir = stage.join("atoms");
@@ -323,6 +355,7 @@ pub fn extract(
             let data = atoms.file_content(&node).unwrap_or_default();
             check_hash(&node, &data, "atoms", name)?;
             write_file(&dir, name, &data, None)?;
+            progress.wrote_file(data.len() as u64);
             summary.atoms += 1;
             summary.files += 1;
             summary.bytes += data.len() as u64;
@@ -335,7 +368,7 @@ pub fn extract(
         let root_dir = stage.join("volumes").join(rel);
         fs::create_dir_all(&root_dir).map_err(Error::io(&root_dir))?;
         let root = volume.root()?;
-        extract_volume(&volume, &root_dir, &mut summary)?;
+        extract_volume(&volume, &root_dir, &mut summary, progress)?;
         roots.push((rel.clone(), root.modified()));
         summary.volumes += 1;
     }
@@ -399,7 +432,12 @@ fn ensure_real_dir(path: &Path) -> Result<()> {
 }
 
 /// Writes one volume's tree below `root_dir` (an empty directory inside the staging dir).
-fn extract_volume(volume: &Volume, root_dir: &Path, summary: &mut ExtractSummary) -> Result<()> {
+fn extract_volume(
+    volume: &Volume,
+    root_dir: &Path,
+    summary: &mut ExtractSummary,
+    progress: &mut dyn ExtractProgress,
+) -> Result<()> {
     let vname = volume.name().to_owned();
     let unsafe_entry = |path: &str, reason: String| Error::UnsafeEntry {
         volume: vname.clone(),
@@ -441,6 +479,7 @@ fn extract_volume(volume: &Volume, root_dir: &Path, summary: &mut ExtractSummary
                 let data = volume.file_content(node).unwrap_or_default();
                 check_hash(node, &data, &vname, &path)?;
                 write_file(host_dir, &entry.name, &data, node.modified())?;
+                progress.wrote_file(data.len() as u64);
                 summary.files += 1;
                 summary.bytes += data.len() as u64;
             }

@@ -12,7 +12,8 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    init_logging();
+    let progress = cli::progress::init(args.quiet);
+    init_logging(args.quiet, progress);
     handle_signals();
     let result = args.command.execute();
     if webc_host::interrupt::interrupted() {
@@ -34,22 +35,39 @@ fn main() -> ExitCode {
 }
 
 /// `tracing` events go to stderr, filtered by `WEBC_LOG` (`EnvFilter` syntax, default
-/// `warn`), coloured only when stderr is a terminal.
-fn init_logging() {
+/// `warn`, or `error` with `--quiet`), coloured only when stderr is a terminal. Progress
+/// events (target `webc::progress`, also when a plugin's are re-emitted) are never log
+/// lines: with `progress`, they drive the CLI's indicators instead.
+fn init_logging(quiet: bool, progress: bool) {
+    use tracing_subscriber::layer::{Layer as _, SubscriberExt as _};
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let default = if quiet { "error" } else { "warn" };
     let filter = match std::env::var("WEBC_LOG") {
         Ok(spec) => tracing_subscriber::EnvFilter::try_new(&spec).unwrap_or_else(|e| {
-            let _ = writeln!(
-                std::io::stderr(),
-                "warning: ignoring invalid WEBC_LOG={spec:?}: {e}"
-            );
-            tracing_subscriber::EnvFilter::new("warn")
+            if !quiet {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: ignoring invalid WEBC_LOG={spec:?}: {e}"
+                );
+            }
+            tracing_subscriber::EnvFilter::new(default)
         }),
-        Err(_) => tracing_subscriber::EnvFilter::new("warn"),
+        Err(_) => tracing_subscriber::EnvFilter::new(default),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let log = tracing_subscriber::fmt::layer()
+        .with_writer(cli::progress::LogWriter)
         .with_ansi(std::io::stderr().is_terminal())
+        .with_filter(tracing_subscriber::filter::FilterExt::and(
+            filter,
+            cli::progress::NotProgress,
+        ));
+    let progress = progress.then(|| {
+        cli::progress::ProgressLayer::default().with_filter(cli::progress::ProgressLayer::filter())
+    });
+    tracing_subscriber::registry()
+        .with(log)
+        .with(progress)
         .init();
 }
 
@@ -76,6 +94,7 @@ fn handle_signals() {
         .name("webc-signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
+                cli::progress::clear_all();
                 webc_host::interrupt::remove_all();
                 // Resets the default action and raises the signal again: the process ends
                 // as killed by it.

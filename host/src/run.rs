@@ -10,8 +10,11 @@
 //! 4. builds the program's file system (container volumes read-only, granted directories,
 //!    a private `/tmp`) with `webc-vfs`;
 //! 5. selects the runner through the [`Registry`] (dlopening only that plugin) and hands it
-//!    the job. The outcome's exit code is the program's; host-side failures map to the codes
-//!    of [`Error::exit_code`].
+//!    the job. A runner that refuses the atom before touching stdio
+//!    ([`RunnerError::Refused`]) is followed by the next runner for the URI, unless the user
+//!    pinned it; each such change is reported through [`RunOptions::notes`]. The outcome's
+//!    exit code is the program's; host-side failures map to the codes of
+//!    [`Error::exit_code`].
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,13 +23,13 @@ use std::sync::Arc;
 use ciborium::Value;
 use webc_container::Container;
 use webc_container::manifest::{Command, parse_atom_signature};
-use webc_runner_api::{Job, JobSpec, Outcome, Runner};
+use webc_runner_api::{Job, JobSpec, Outcome, Runner, RunnerError};
 use webc_vfs::VfsBuilder;
 
 use crate::cache::{Cache, FileIdentity};
 use crate::error::Error;
 use crate::permissions::{self, Declared, Effective, Grants, Mode};
-use crate::registry::{DiscoveryOptions, Preferences, Registry, Selected};
+use crate::registry::{DiscoveryOptions, Preferences, Registry, Rejection, Selected};
 
 pub use crate::error::{EXIT_CANNOT_EXECUTE, EXIT_HOST, EXIT_NOT_FOUND};
 /// Exit code: the time limit was reached.
@@ -57,6 +60,69 @@ pub struct RunOptions {
     pub preferences: Preferences,
     /// `--runner-opt KEY=VALUE` pairs.
     pub runner_options: Vec<(String, String)>,
+    /// Where the host's one-line notes about the run go (such as "onnx-ort cannot take
+    /// this atom (…); using onnx-tract"); by default, `tracing` events at info level.
+    pub notes: Notes,
+}
+
+/// A receiver of the host's one-line notes about a run (not the program's output).
+#[derive(Clone, Default)]
+pub struct Notes(Option<Arc<NoteSink>>);
+
+/// What receives notes.
+type NoteSink = dyn Fn(&str) + Send + Sync;
+
+impl Notes {
+    /// Notes go to `sink` (the CLI prints them as `note: …` on stderr).
+    pub fn to(sink: impl Fn(&str) + Send + Sync + 'static) -> Notes {
+        Notes(Some(Arc::new(sink)))
+    }
+
+    /// Notes are dropped.
+    pub fn silent() -> Notes {
+        Notes::to(|_| {})
+    }
+
+    fn note(&self, text: &str) {
+        match &self.0 {
+            Some(sink) => sink(text),
+            None => tracing::info!("{text}"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Notes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Notes(sink)"
+        } else {
+            "Notes(tracing)"
+        })
+    }
+}
+
+/// Standard streams that remember whether the runner used them: a refusal is only
+/// honoured (the next runner tried) while nothing was read or written.
+struct Watched<'a, T: ?Sized> {
+    inner: &'a mut T,
+    used: &'a std::sync::atomic::AtomicBool,
+}
+
+impl<T: Read + Send + ?Sized> Read for Watched<'_, T> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.used.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.inner.read(buf)
+    }
+}
+
+impl<T: Write + Send + ?Sized> Write for Watched<'_, T> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.used.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The program's standard streams.
@@ -391,6 +457,26 @@ impl Host {
         })
     }
 
+    /// The runners a run of `plan` tries, in order: its selected runner, then (unless that
+    /// one is pinned) each runner it falls back to when those before refuse the atom.
+    /// Loads every candidate to ask its availability (what `run --explain` shows).
+    pub fn fallback_order(
+        &self,
+        pkg: &Package,
+        opts: &RunOptions,
+        plan: &Plan,
+    ) -> Result<Vec<Selected>, Error> {
+        let cmd = pkg
+            .container
+            .manifest()
+            .command(&plan.command)
+            .cloned()
+            .unwrap_or_default();
+        let preferences = backend_preferences(&opts.preferences, opts, &cmd);
+        self.registry
+            .order(&plan.runner_uri, &plan.atom_kind, &preferences)
+    }
+
     /// Runs a command of `pkg` to completion.
     pub fn run(
         &self,
@@ -436,17 +522,6 @@ impl Host {
             .build()
             .map_err(|e| Error::Fs(e.to_string()))?;
         let cmd = manifest.command(&plan.command).cloned().unwrap_or_default();
-        let cache_dir = match &self.cache {
-            Some(cache) => match cache.runner_dir(&plan.selected.info.name) {
-                Ok(dir) => Some(dir),
-                Err(e @ Error::UnsafeCache { .. }) => return Err(e),
-                Err(e) => {
-                    warn_uncached(&self.cache_warned, &e);
-                    None
-                }
-            },
-            None => None,
-        };
         // The atom was checked against this signature (now or on an earlier run of the same
         // file), so the digest comes from the manifest instead of hashing the atom again.
         let atom_sha256 = match parse_atom_signature(&meta.signature) {
@@ -468,7 +543,7 @@ impl Host {
             env: plan.effective.env.clone(),
             limits: plan.effective.limits,
             network: plan.effective.network.clone(),
-            cache_dir,
+            cache_dir: None,
             // `backend` chose the runner (see `backend_preferences`); runners never see it.
             options: opts
                 .runner_options
@@ -477,24 +552,104 @@ impl Host {
                 .cloned()
                 .collect(),
         };
-        let runner = plan.selected.info.name.clone();
-        tracing::debug!(
-            runner = runner.as_str(),
-            command = plan.command.as_str(),
-            "running"
-        );
-        let job = Job {
-            spec,
-            atom: &atom,
-            fs: &vfs,
-            stdin: stdio.stdin,
-            stdout: stdio.stdout,
-            stderr: stdio.stderr,
-        };
-        plan.selected
-            .runner
-            .run(job)
-            .map_err(|error| Error::Runner { runner, error })
+        let preferences = backend_preferences(&opts.preferences, opts, &cmd);
+        let used = std::sync::atomic::AtomicBool::new(false);
+        let mut selected = plan.selected.clone();
+        let mut refusals: Vec<Rejection> = Vec::new();
+        loop {
+            let runner = selected.info.name.clone();
+            let mut spec = spec.clone();
+            spec.cache_dir = self.runner_cache_dir(&runner)?;
+            tracing::debug!(
+                runner = runner.as_str(),
+                command = plan.command.as_str(),
+                "running"
+            );
+            let job = Job {
+                spec,
+                atom: &atom,
+                fs: &vfs,
+                stdin: &mut Watched {
+                    inner: &mut *stdio.stdin,
+                    used: &used,
+                },
+                stdout: &mut Watched {
+                    inner: &mut *stdio.stdout,
+                    used: &used,
+                },
+                stderr: &mut Watched {
+                    inner: &mut *stdio.stderr,
+                    used: &used,
+                },
+            };
+            let reason = match selected.runner.run(job) {
+                Err(RunnerError::Refused(reason))
+                    if !selected.pinned && !used.load(std::sync::atomic::Ordering::Relaxed) =>
+                {
+                    reason
+                }
+                Err(RunnerError::Refused(reason)) if !refusals.is_empty() => {
+                    refusals.push(Rejection { runner, reason });
+                    return Err(Error::AllRefused {
+                        uri: plan.runner_uri.clone(),
+                        atom: plan.atom.clone(),
+                        refusals,
+                    });
+                }
+                result => return result.map_err(|error| Error::Runner { runner, error }),
+            };
+            let reason = crate::registry::one_line(&reason);
+            let tried: Vec<String> = refusals
+                .iter()
+                .map(|r| r.runner.clone())
+                .chain([runner.clone()])
+                .collect();
+            match self.registry.select_excluding(
+                &plan.runner_uri,
+                &plan.atom_kind,
+                &preferences,
+                &tried,
+            ) {
+                Ok(next) => {
+                    opts.notes.note(&format!(
+                        "{runner} cannot take atom {} ({reason}); using {}",
+                        crate::error::shown(&plan.atom),
+                        next.info.name
+                    ));
+                    refusals.push(Rejection { runner, reason });
+                    selected = next;
+                }
+                Err(_) if refusals.is_empty() => {
+                    return Err(Error::Runner {
+                        runner,
+                        error: RunnerError::Refused(reason),
+                    });
+                }
+                Err(_) => {
+                    refusals.push(Rejection { runner, reason });
+                    return Err(Error::AllRefused {
+                        uri: plan.runner_uri.clone(),
+                        atom: plan.atom.clone(),
+                        refusals,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The private cache directory of runner `name`, if the host has a usable cache.
+    fn runner_cache_dir(&self, name: &str) -> Result<Option<PathBuf>, Error> {
+        match &self.cache {
+            Some(cache) => match cache.runner_dir(name) {
+                Ok(dir) => Ok(Some(dir)),
+                Err(e @ Error::UnsafeCache { .. }) => Err(e),
+                Err(e) => {
+                    warn_uncached(&self.cache_warned, &e);
+                    Ok(None)
+                }
+            },
+            None => Ok(None),
+        }
     }
 
     fn verified_atom(

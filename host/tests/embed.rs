@@ -3,62 +3,16 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod common;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
-use ciborium::Value;
-use webc_container::manifest::{AtomMeta, Command, CommandAnnotations, Manifest, atom_signature};
-use webc_container::write::Writer;
-use webc_container::{Container, Version};
 use webc_host::run::{Host, Package, RunOptions, Stdio};
 use webc_runner_api::Outcome;
 
 fn package() -> Package {
-    use sha2::Digest as _;
-    let atom = b"atom".to_vec();
-    let mut annotations = CommandAnnotations::default();
-    annotations.extra.insert(
-        "atom",
-        Value::Map(vec![(Value::Text("name".into()), Value::Text("a".into()))]),
-    );
-    let manifest = Manifest {
-        atoms: Some(
-            [(
-                "a".to_owned(),
-                AtomMeta {
-                    kind: "x-test".into(),
-                    signature: atom_signature(&sha2::Sha256::digest(&atom).into()),
-                    ..Default::default()
-                },
-            )]
-            .into_iter()
-            .collect(),
-        ),
-        commands: Some(
-            [(
-                "go".to_owned(),
-                Command {
-                    runner: webc_runner_test_echo::URI.into(),
-                    annotations,
-                    ..Default::default()
-                },
-            )]
-            .into_iter()
-            .collect(),
-        ),
-        ..Default::default()
-    };
-    let w = Writer {
-        manifest: manifest.to_cbor(),
-        atoms: [("a".to_owned(), Bytes::from(atom))].into_iter().collect(),
-        ..Default::default()
-    };
-    Package {
-        container: Container::from_bytes(w.to_bytes(Version::V3).unwrap()).unwrap(),
-        file: None,
-        identity: None,
-    }
+    common::blob_package(common::ECHO_URI, "go", "a", b"atom")
 }
 
 fn run(host: &Host) -> (Outcome, String) {
@@ -92,7 +46,7 @@ fn static_runner_with_captured_stdio() {
     assert_eq!(outcome, Outcome::Exit(0));
     assert_eq!(
         out,
-        "command=go\natom=a bytes=4\nargs=[\"one\"]\nstdin=\"typed\"\n"
+        "runner=test-echo\ncommand=go\natom=a bytes=4\nargs=[\"one\"]\nstdin=\"typed\"\n"
     );
 }
 
@@ -153,7 +107,7 @@ fn dlopened_runner_same_output_and_logs_forwarded() {
         assert_eq!(outcome, Outcome::Exit(0));
         assert_eq!(
             out,
-            "command=go\natom=a bytes=4\nargs=[\"one\"]\nstdin=\"typed\"\n"
+            "runner=test-echo\ncommand=go\natom=a bytes=4\nargs=[\"one\"]\nstdin=\"typed\"\n"
         );
     });
     let events = events.lock().unwrap();

@@ -5,6 +5,10 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod common;
+
+use common::{BIN, code, err, fixture, manifest_dir, out};
+
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::process::ExitStatusExt as _;
@@ -12,32 +16,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_webc-host");
-
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    manifest_dir()
-        .join("../container/tests/fixtures")
-        .join(name)
-}
-
 fn tool() -> PathBuf {
     manifest_dir().join("tests/wasi-programs/tool.wasm")
 }
 
+/// The WASI plugin is built beside the binary (fails saying how to build it).
 fn check_plugin() {
-    let so = Path::new(BIN)
-        .parent()
-        .unwrap()
-        .join("libwebc_runner_wasi.so");
-    assert!(
-        so.exists(),
-        "{} is missing: run `cargo build -p webc-runner-wasi-plugin` first (scripts/test.sh does)",
-        so.display()
-    );
+    common::plugin("webc_runner_wasi");
 }
 
 /// `webc-host run` with only the plugins beside the binary, no inherited logging, and
@@ -55,26 +40,6 @@ fn run_cmd(args: &[&str], tmp: &Path) -> Command {
         .env("XDG_DATA_HOME", tmp.join("xdg"))
         .stdin(Stdio::null());
     c
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn code(o: &Output, expected: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(expected),
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        out(o),
-        err(o)
-    );
 }
 
 fn s(p: &Path) -> &str {

@@ -5,13 +5,16 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod common;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+use webc_runner_testkit::{Backend, Suite};
 
-const BIN: &str = env!("CARGO_BIN_EXE_webc-host");
+use common::{BIN, code, err, out};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -21,24 +24,32 @@ fn model(name: &str) -> PathBuf {
     root().join("models").join(name)
 }
 
-/// Where scripts/install-onnxruntime.sh puts the library (or ORT_DYLIB_PATH). `None` when
-/// it is missing outside CI (the ort cases are then skipped); under CI a missing library
-/// fails, as the issue requires.
-fn onnxruntime() -> Option<PathBuf> {
-    let path = std::env::var_os("ORT_DYLIB_PATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/onnxruntime/libonnxruntime.so"));
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {} is missing: run scripts/install-onnxruntime.sh",
-        path.display()
-    );
-    eprintln!("skipping the ort cases: {} is missing", path.display());
-    None
-}
+/// ONNX Runtime as the host finds it: `webc-host runners --json` lists `onnx-ort` with status
+/// `ok` (the runner's own search: ORT_DYLIB_PATH, target/onnxruntime, …), else its reason.
+static ORT: Backend = Backend::new(
+    "ONNX Runtime",
+    "run scripts/install-onnxruntime.sh or set ORT_DYLIB_PATH",
+    || {
+        let o = Command::new(BIN)
+            .args(["runners", "--json"])
+            .env_remove("WEBC_HOST_PLUGINS")
+            .output()
+            .map_err(|e| format!("running {BIN}: {e}"))?;
+        let doc: Value = serde_json::from_slice(&o.stdout)
+            .map_err(|e| format!("`webc-host runners --json`: {e}"))?;
+        let ort = doc["runners"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["name"] == "onnx-ort"))
+            .ok_or("the onnx-ort plugin is not listed (build webc-runner-onnx-ort-plugin)")?;
+        match ort["status"].as_str() {
+            Some("ok") => Ok(()),
+            _ => Err(format!(
+                "onnx-ort: {}",
+                ort["reason"].as_str().unwrap_or("?")
+            )),
+        }
+    },
+);
 
 fn run(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     let cache = tempfile::tempdir().unwrap();
@@ -62,19 +73,9 @@ fn run(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 #[track_caller]
 fn ok(o: &Output) -> Value {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
+    code(o, 0);
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
@@ -96,8 +97,8 @@ fn explain_runner(args: &[&str], env: &[(&str, &str)]) -> String {
     let mut all = vec!["--explain"];
     all.extend_from_slice(args);
     let o = run(&all, b"", env);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let out = out(&o);
     let line = out.lines().find(|l| l.starts_with("runner:")).unwrap();
     for name in ["onnx-ort", "onnx-tract"] {
         if line.contains(&format!("({name} ")) {
@@ -107,8 +108,7 @@ fn explain_runner(args: &[&str], env: &[(&str, &str)]) -> String {
     panic!("{line}");
 }
 
-#[test]
-fn the_readme_main_job_prints_the_mlps_probabilities_on_both_backends() {
+fn the_readme_main_job_prints_the_mlps_probabilities() {
     let input = std::fs::read(model("mlp-input.json")).unwrap();
     let want: Value =
         serde_json::from_slice(&std::fs::read(model("mlp-output.json")).unwrap()).unwrap();
@@ -124,20 +124,27 @@ fn the_readme_main_job_prints_the_mlps_probabilities_on_both_backends() {
         )),
         &want,
     );
-    if onnxruntime().is_some() {
-        assert_close(
-            &ok(&run(
-                &["--runner-opt", "backend=ort", pkg, "infer"],
-                &input,
-                &[],
-            )),
-            &want,
-        );
-    }
 }
 
-#[test]
-fn backend_choice_availability_user_annotation_priority() {
+fn the_readme_main_job_prints_the_mlps_probabilities_on_ort() {
+    let input = std::fs::read(model("mlp-input.json")).unwrap();
+    let want: Value =
+        serde_json::from_slice(&std::fs::read(model("mlp-output.json")).unwrap()).unwrap();
+    let pkg = model("mlp.webc");
+    let o = run(
+        &[
+            "--runner-opt",
+            "backend=ort",
+            pkg.to_str().unwrap(),
+            "infer",
+        ],
+        &input,
+        &[],
+    );
+    assert_close(&ok(&o), &want);
+}
+
+fn backend_choice_without_ort() {
     let pkg = model("mlp.webc");
     let pkg = pkg.to_str().unwrap();
     let no_ort = [("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")];
@@ -149,15 +156,19 @@ fn backend_choice_availability_user_annotation_priority() {
         b"{}",
         &no_ort,
     );
-    assert_eq!(o.status.code(), Some(125), "{}", text(&o.stderr));
-    let e = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(125), "{}", err(&o));
+    let e = err(&o);
     assert!(
         e.contains("--runner-opt backend=ort: onnx-ort: unavailable"),
         "{e}"
     );
     assert!(e.contains("/nonexistent/libonnxruntime.so"), "{e}");
-    let Some(_) = onnxruntime() else { return };
-    // With it: ort by priority, tract when the user or the package asks.
+}
+
+fn backend_choice_with_ort_user_annotation_priority() {
+    let pkg = model("mlp.webc");
+    let pkg = pkg.to_str().unwrap();
+    // ort by priority, tract when the user or the package asks.
     assert_eq!(explain_runner(&[pkg, "infer"], &[]), "onnx-ort");
     assert_eq!(
         explain_runner(&["--runner-opt", "backend=tract", pkg, "infer"], &[]),
@@ -167,16 +178,7 @@ fn backend_choice_availability_user_annotation_priority() {
         explain_runner(&["--runner", "onnx=onnx-tract", pkg, "infer"], &[]),
         "onnx-tract"
     );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(model("mlp.onnx"), dir.path().join("mlp.onnx")).unwrap();
-    std::fs::write(
-        dir.path().join("wasmer.toml"),
-        "[package]\nname = \"test/mlp\"\nversion = \"0.1.0\"\n\n\
-         [[module]]\nname = \"mlp\"\nsource = \"mlp.onnx\"\nkind = \"onnx\"\n\n\
-         [[command]]\nname = \"infer\"\nmodule = \"mlp\"\nrunner = \"onnx\"\n\n\
-         [command.annotations.onnx]\nbackend = \"tract\"\n",
-    )
-    .unwrap();
+    let dir = project("mlp", Some("tract"));
     let d = dir.path().to_str().unwrap();
     assert_eq!(explain_runner(&[d, "infer"], &[]), "onnx-tract");
     // The user overrides the package.
@@ -188,26 +190,25 @@ fn backend_choice_availability_user_annotation_priority() {
     // unit tests: here both plugins are always present.)
 }
 
-#[test]
 fn pack_onnx_then_run_and_describe() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("cnn.webc");
+    let pkg_path = dir.path().join("cnn.webc");
     let o = Command::new(BIN)
         .args(["pack", "--onnx"])
         .arg(model("cnn.onnx"))
         .arg("-o")
-        .arg(&out)
+        .arg(&pkg_path)
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let pkg = out.to_str().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let pkg = pkg_path.to_str().unwrap();
     let o = run(
         &["--runner-opt", "backend=tract", pkg, "infer", "--describe"],
         b"",
         &[],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let d = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let d = out(&o);
     assert!(d.contains("image") && d.contains("logits"), "{d}");
     // The .npy sample and the JSON sample give the same logits.
     let npy = std::fs::read(model("cnn-input.npy")).unwrap();
@@ -229,7 +230,196 @@ fn pack_onnx_then_run_and_describe() {
         br#"{"nope": [1]}"#,
         &[],
     );
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
-    assert!(text(&o.stderr).contains("nope"), "{}", text(&o.stderr));
-    assert!(!text(&o.stderr).contains("panicked"));
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(err(&o).contains("nope"), "{}", err(&o));
+    assert!(!err(&o).contains("panicked"));
+}
+
+/// A project directory (run packs it in memory) whose command `infer` runs models/`name`.onnx,
+/// with the annotation `onnx.backend = backend` when given.
+fn project(name: &str, backend: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        model(&format!("{name}.onnx")),
+        dir.path().join("model.onnx"),
+    )
+    .unwrap();
+    let mut toml = format!(
+        "[package]\nname = \"test/{name}\"\nversion = \"0.1.0\"\n\n\
+         [[module]]\nname = \"model\"\nsource = \"model.onnx\"\nkind = \"onnx\"\n\n\
+         [[command]]\nname = \"infer\"\nmodule = \"model\"\nrunner = \"onnx\"\n"
+    );
+    if let Some(b) = backend {
+        toml.push_str(&format!(
+            "\n[command.annotations.onnx]\nbackend = \"{b}\"\n"
+        ));
+    }
+    std::fs::write(dir.path().join("wasmer.toml"), toml).unwrap();
+    dir
+}
+
+/// `run --explain` on the project `d` names `first` on its `runner:` line and `then` on the
+/// `then:` line right after it.
+#[track_caller]
+fn assert_order(d: &str, first: &str, then: &str) {
+    let o = run(&["--explain", d, "infer"], b"", &[]);
+    code(&o, 0);
+    let text = out(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("runner:")).unwrap();
+    assert!(lines[at].contains(&format!("({first} ")), "{text}");
+    let next = lines.get(at + 1).copied().unwrap_or("");
+    assert!(
+        next.starts_with("then:") && next.contains(&format!("{then} ")),
+        "{text}"
+    );
+}
+
+/// The `note:` lines of a run's stderr.
+fn notes(o: &Output) -> Vec<String> {
+    err(o)
+        .lines()
+        .filter(|l| l.starts_with("note:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// old-opset.onnx (opset 6): ONNX Runtime refuses it, so the host hands it to tract.
+fn old_opset_falls_back_from_ort_to_tract() {
+    let dir = project("old-opset", None);
+    let d = dir.path().to_str().unwrap();
+    // The order: ort first (priority), tract after it.
+    assert_order(d, "onnx-ort", "onnx-tract");
+    let v = ok(&run(&[d, "infer"], br#"{"x": [[1, 2, 3]]}"#, &[]));
+    assert_eq!(
+        v["outputs"]["y"]["data"],
+        serde_json::json!([2.0, 4.0, 6.0])
+    );
+    let o = run(&[d, "infer"], br#"{"x": [[1, 2, 3]]}"#, &[]);
+    let n = notes(&o);
+    assert_eq!(n.len(), 1, "{}", err(&o));
+    assert!(
+        n[0].starts_with("note: onnx-ort cannot take atom model (")
+            && n[0].contains("Add(6)")
+            && n[0].ends_with("; using onnx-tract"),
+        "{}",
+        n[0]
+    );
+    // --describe and --jsonl fall back the same way (the model loads before any output).
+    let o = run(&[d, "infer", "--describe"], b"", &[]);
+    assert_eq!(ok(&o)["inputs"][0]["name"], "x", "{}", err(&o));
+    assert_eq!(notes(&o).len(), 1, "{}", err(&o));
+    let o = run(
+        &[d, "infer", "--jsonl"],
+        b"{\"x\": [[1, 2, 3]]}\n{\"x\": [[0, 0, 1]]}\n",
+        &[],
+    );
+    code(&o, 0);
+    assert_eq!(out(&o).lines().count(), 2, "{}", out(&o));
+    assert_eq!(notes(&o).len(), 1, "{}", err(&o));
+    // Pinned to ort: no fallback, the model cannot be executed (126), ONNX Runtime's reason.
+    for pin in [
+        &["--runner-opt", "backend=ort"][..],
+        &["--runner", "onnx=onnx-ort"][..],
+    ] {
+        let mut args = pin.to_vec();
+        args.extend([d, "infer"]);
+        let o = run(&args, br#"{"x": [[1, 2, 3]]}"#, &[]);
+        code(&o, 126);
+        assert!(out(&o).is_empty(), "{}", out(&o));
+        assert!(notes(&o).is_empty(), "{}", err(&o));
+        assert!(err(&o).contains("Add(6)"), "{}", err(&o));
+    }
+}
+
+/// sequence.onnx (SequenceConstruct, SequenceAt): tract refuses it; with the package
+/// suggesting tract (not a pin), the host hands it to ort.
+fn sequence_model_falls_back_from_tract_to_ort() {
+    let dir = project("sequence", Some("tract"));
+    let d = dir.path().to_str().unwrap();
+    assert_order(d, "onnx-tract", "onnx-ort");
+    let o = run(&[d, "infer"], br#"{"a": [1, 2, 3], "b": [4, 5, 6]}"#, &[]);
+    assert_eq!(
+        ok(&o)["outputs"]["y"]["data"],
+        serde_json::json!([4.0, 5.0, 6.0])
+    );
+    let n = notes(&o);
+    assert_eq!(n.len(), 1, "{}", err(&o));
+    assert!(
+        n[0].starts_with("note: onnx-tract cannot take atom model (")
+            && n[0].contains("SequenceConstruct")
+            && n[0].ends_with("; using onnx-ort"),
+        "{}",
+        n[0]
+    );
+    // Pinned to tract: 126, tract's reason, no fallback.
+    let o = run(
+        &["--runner-opt", "backend=tract", d, "infer"],
+        br#"{"a": [1, 2, 3], "b": [4, 5, 6]}"#,
+        &[],
+    );
+    code(&o, 126);
+    assert!(notes(&o).is_empty(), "{}", err(&o));
+    assert!(err(&o).contains("SequenceConstruct"), "{}", err(&o));
+}
+
+/// sliced.onnx (a Slice straight on the input): the declared names on each backend.
+fn declared_names_on_both_backends(backend: &'static str) {
+    let dir = project("sliced", None);
+    let d = dir.path().to_str().unwrap();
+    let opt = format!("backend={backend}");
+    let o = run(&["--runner-opt", &opt, d, "infer", "--describe"], b"", &[]);
+    let v = ok(&o);
+    assert_eq!(v["inputs"][0]["name"], "x", "{backend}: {v}");
+    assert_eq!(v["outputs"][0]["name"], "y", "{backend}: {v}");
+    let o = run(
+        &["--runner-opt", &opt, d, "infer"],
+        br#"{"x": [[0, 1, 2, 3]]}"#,
+        &[],
+    );
+    assert_eq!(
+        ok(&o)["outputs"]["y"]["data"],
+        serde_json::json!([1.0, 2.0]),
+        "{backend}"
+    );
+}
+
+fn main() {
+    let mut suite = Suite::new();
+    suite.test(
+        "the_readme_main_job_prints_the_mlps_probabilities",
+        the_readme_main_job_prints_the_mlps_probabilities,
+    );
+    suite.needs(
+        "the_readme_main_job_prints_the_mlps_probabilities_on_ort",
+        &ORT,
+        the_readme_main_job_prints_the_mlps_probabilities_on_ort,
+    );
+    suite.test("backend_choice_without_ort", backend_choice_without_ort);
+    suite.needs(
+        "backend_choice_with_ort_user_annotation_priority",
+        &ORT,
+        backend_choice_with_ort_user_annotation_priority,
+    );
+    suite.test(
+        "pack_onnx_then_run_and_describe",
+        pack_onnx_then_run_and_describe,
+    );
+    suite.needs(
+        "old_opset_falls_back_from_ort_to_tract",
+        &ORT,
+        old_opset_falls_back_from_ort_to_tract,
+    );
+    suite.needs(
+        "sequence_model_falls_back_from_tract_to_ort",
+        &ORT,
+        sequence_model_falls_back_from_tract_to_ort,
+    );
+    suite.test("declared_names_on_tract", || {
+        declared_names_on_both_backends("tract")
+    });
+    suite.needs("declared_names_on_ort", &ORT, || {
+        declared_names_on_both_backends("ort")
+    });
+    suite.run()
 }

@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -18,26 +20,14 @@ use serde_json::Value;
 use webc_host::registry::{
     DirStatus, DiscoveryOptions, Entry, Origin, Preferences, Registry, Source, Status,
 };
-use webc_runner_api::abi::{INTERFACE_VERSION, LoadError, LoadedRunner};
+use webc_runner_api::abi::{INTERFACE_MAJOR, INTERFACE_VERSION, LoadError, LoadedRunner};
 
-const BIN: &str = env!("CARGO_BIN_EXE_webc-host");
-const ECHO_URI: &str = "https://webc-host.test/runner/echo";
+use common::{BIN, ECHO_URI};
+
 const ANY_KIND: &str = "https://webc.org/kind/wasm";
 
-/// `target/<profile>/` of the main workspace (the test runs from its `deps/`).
-fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_owned()
-}
-
 fn echo_plugin() -> PathBuf {
-    let path = profile_dir().join("libwebc_runner_test_echo.so");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo build -p webc-runner-test-echo-plugin` first (scripts/test.sh does)",
-        path.display()
-    );
-    path
+    common::plugin("webc_runner_test_echo")
 }
 
 /// Builds `tests/plugins/` (once per test binary) and returns its output directory.
@@ -228,7 +218,7 @@ fn every_bad_plugin_is_quarantined_and_the_echo_plugin_still_works() {
         quarantine_of(&r, "a-wrong-version.so"),
         format!(
             "built for runner interface 99.0.0, this host speaks {INTERFACE_VERSION}: \
-             rebuild it against webc-runner-api {INTERFACE_VERSION}"
+             rebuild it against a webc-runner-api of interface {INTERFACE_MAJOR}"
         )
     );
     assert!(quarantine_of(&r, "b-wrong-layout.so").starts_with(
@@ -584,14 +574,14 @@ fn runners_command_human_and_json() {
     let text = String::from_utf8(out.stdout).unwrap();
     let echo_block = format!(
         "test-echo 0.1.0: ok\n    test-only: echoes its job\n    serves    {ECHO_URI} (any version)\n    \
-         atoms     *\n    priority  0\n    options   cat, behave\n    source    {} (--plugins)\n",
+         atoms     *\n    priority  0\n    backend   echo\n    options   cat, behave\n    source    {} (--plugins)\n",
         dir.path().join("echo.so").display()
     );
     assert!(text.starts_with(&echo_block), "{text}");
     assert!(
         text.contains(&format!(
             "wrong-version.so: quarantined: built for runner interface 99.0.0, this host speaks \
-             {INTERFACE_VERSION}: rebuild it against webc-runner-api {INTERFACE_VERSION}\n    source    {} (--plugins)\n",
+             {INTERFACE_VERSION}: rebuild it against a webc-runner-api of interface {INTERFACE_MAJOR}\n    source    {} (--plugins)\n",
             dir.path().join("wrong-version.so").display()
         )),
         "{text}"
@@ -613,6 +603,7 @@ fn runners_command_human_and_json() {
     assert_eq!(e["reason"], Value::Null);
     assert_eq!(e["origin"], "flag");
     assert_eq!(e["priority"], 0);
+    assert_eq!(e["backend"], "echo");
     assert_eq!(e["atom_kinds"], serde_json::json!(["*"]));
     assert_eq!(
         e["serves"],
@@ -1210,56 +1201,17 @@ fn a_plugin_changed_a_moment_ago_is_not_remembered_yet() {
 
 /// A package whose entrypoint `echo` runs on the echo runner.
 fn echo_package(dir: &Path) -> PathBuf {
-    use sha2::Digest as _;
-    use webc_container::manifest::{
-        AtomMeta, Command as Cmd, CommandAnnotations, Manifest, atom_signature,
-    };
-    let atom = b"not really a program".to_vec();
-    let mut annotations = CommandAnnotations::default();
-    annotations.extra.insert(
-        "atom",
-        ciborium::Value::Map(vec![(
-            ciborium::Value::Text("name".into()),
-            ciborium::Value::Text("blob".into()),
-        )]),
-    );
-    let manifest = Manifest {
-        atoms: Some(
-            [(
-                "blob".to_owned(),
-                AtomMeta {
-                    kind: "https://example.org/kind/blob".into(),
-                    signature: atom_signature(&sha2::Sha256::digest(&atom).into()),
-                    ..Default::default()
-                },
-            )]
-            .into_iter()
-            .collect(),
-        ),
-        commands: Some(
-            [(
-                "echo".to_owned(),
-                Cmd {
-                    runner: ECHO_URI.into(),
-                    annotations,
-                    ..Default::default()
-                },
-            )]
-            .into_iter()
-            .collect(),
-        ),
-        entrypoint: Some("echo".into()),
-        ..Default::default()
-    };
-    let w = webc_container::write::Writer {
-        manifest: manifest.to_cbor(),
-        atoms: [("blob".to_owned(), bytes::Bytes::from(atom))]
-            .into_iter()
-            .collect(),
-        ..Default::default()
-    };
+    package_for(dir, ECHO_URI)
+}
+
+/// A package whose entrypoint `echo` runs a small blob on runner URI `uri`.
+fn package_for(dir: &Path, uri: &str) -> PathBuf {
     let path = dir.join("echo.webc");
-    w.write_to(webc_container::Version::V3, &path).unwrap();
+    fs::write(
+        &path,
+        common::blob_container(uri, "echo", "blob", b"not really a program"),
+    )
+    .unwrap();
     path
 }
 
@@ -1348,4 +1300,33 @@ fn run_and_runners_agree_after_a_plugin_is_fixed_in_place() {
         line.ends_with(&from(&a)),
         "run disagrees with runners: {line}"
     );
+}
+
+/// `docs/abi-evolution.md`'s promise: a plugin built for a later minor interface version,
+/// whose root module has a function this host does not know, loads and runs here.
+#[test]
+fn a_plugin_of_a_later_compatible_interface_loads_and_runs() {
+    let future = bad_plugin("future_minor");
+    let loaded = LoadedRunner::load(&future).expect("a later minor version loads");
+    assert_eq!(webc_runner_api::Runner::info(&loaded).name, "future-minor");
+
+    let dir = plugin_dir(&[("future.so", &future)]);
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = package_for(tmp.path(), "https://webc-host.test/runner/future");
+    let out = Command::new(BIN)
+        .args(["run", "--plugins"])
+        .arg(dir.path())
+        .arg("--cache-dir")
+        .arg(tmp.path().join("cache"))
+        .arg(&pkg)
+        .env_remove("WEBC_HOST_PLUGINS")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "ran on a newer interface\n",
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{out:?}");
 }

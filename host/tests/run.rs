@@ -7,6 +7,10 @@
     reason = "manifests are built up field by field"
 )]
 
+mod common;
+
+use common::{BIN, code, err, out};
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -20,7 +24,6 @@ use webc_container::manifest::{
 };
 use webc_container::write::{Directory, Entry, Writer};
 
-const BIN: &str = env!("CARGO_BIN_EXE_webc-host");
 const ECHO: &str = "https://webc-host.test/runner/echo";
 
 fn plugin_dir() -> PathBuf {
@@ -210,25 +213,6 @@ impl Drop for Watchdog {
     fn drop(&mut self) {
         self.done.store(true, std::sync::atomic::Ordering::Relaxed);
     }
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn code(o: &Output, expected: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(expected),
-        "stdout:\n{}\nstderr:\n{}",
-        out(o),
-        err(o)
-    );
 }
 
 #[test]

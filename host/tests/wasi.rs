@@ -9,6 +9,10 @@
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
+mod common;
+
+use common::{BIN, code, err, fixture, manifest_dir, out};
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -23,23 +27,11 @@ use webc_container::manifest::{
 };
 use webc_container::write::{Directory, Entry, Writer};
 
-const BIN: &str = env!("CARGO_BIN_EXE_webc-host");
-const PLUGIN: &str = "libwebc_runner_wasi.so";
 /// What the runner logs (its crate docs) at debug level; the host re-emits plugin events
 /// under the target `webc_runner` (with a `plugin` field naming the plugin's module).
 const LOG_COMPILED: &str = "compiled module";
 const LOG_HIT: &str = "precompiled module cache hit";
 const LOG_REJECTED: &str = "precompiled artifact rejected";
-
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    manifest_dir()
-        .join("../container/tests/fixtures")
-        .join(name)
-}
 
 /// A compiled test program from `host/tests/wasi-programs/`.
 fn program(name: &str) -> PathBuf {
@@ -52,13 +44,9 @@ fn program(name: &str) -> PathBuf {
     path
 }
 
+/// The WASI plugin is built beside the binary (fails saying how to build it).
 fn check_plugin() {
-    let so = Path::new(BIN).parent().unwrap().join(PLUGIN);
-    assert!(
-        so.exists(),
-        "{} is missing: run `cargo build -p webc-runner-wasi-plugin` first (scripts/test.sh does)",
-        so.display()
-    );
+    common::plugin("webc_runner_wasi");
 }
 
 /// A scratch directory with its own cache and plugin-data dirs.
@@ -109,26 +97,6 @@ impl Env {
             .output()
             .unwrap()
     }
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn code(o: &Output, expected: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(expected),
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        o.status,
-        out(o),
-        err(o)
-    );
 }
 
 /// A failure the host reports (no panic, no signal): a non-zero exit code and an `error:`
@@ -406,7 +374,7 @@ fn common_expected(extra_env: &[&str]) -> String {
          cat /data/empty.txt: \n\
          at3 hello.txt: hello from the volume\n\
          at3 nested/a.txt: a\n\
-         at3 ../../etc/passwd: error: No such file or directory\n\
+         at3 ../../etc/passwd: error: Operation not permitted\n\
          cat data/nested/a.txt: a\n\
          cat /data/missing.txt: error: No such file or directory\n\
          write /data/new.txt: error: Operation not permitted\n\

@@ -64,10 +64,14 @@ pub(crate) fn sanitize_path(path: &Path) -> String {
     })
 }
 
-pub(crate) fn convert(manifest: &Manifest, base_dir: &Path) -> Result<Converted> {
+pub(crate) fn convert(
+    manifest: &Manifest,
+    base_dir: &Path,
+    progress: &mut dyn crate::Progress,
+) -> Result<Converted> {
     let use_map = dependencies(manifest)?;
     let package = package_annotations(manifest, base_dir)?;
-    let (atoms_meta, atoms) = atoms(manifest, base_dir)?;
+    let (atoms_meta, atoms) = atoms(manifest, base_dir, progress)?;
     let commands = commands(manifest, base_dir)?;
     let bindings = bindings(manifest, base_dir)?;
 
@@ -183,7 +187,11 @@ fn metadata_file(field: &str, path: Option<&Path>, base_dir: &Path) -> Result<Op
 type AtomMaps = (Vec<(Value, Value)>, BTreeMap<String, Bytes>);
 
 /// Atoms keyed (and ordered) by module name; a repeated name keeps the last module.
-fn atoms(manifest: &Manifest, base_dir: &Path) -> Result<AtomMaps> {
+fn atoms(
+    manifest: &Manifest,
+    base_dir: &Path,
+    progress: &mut dyn crate::Progress,
+) -> Result<AtomMaps> {
     let mut entries: BTreeMap<String, (Option<&str>, Bytes)> = BTreeMap::new();
     for module in &manifest.modules {
         let path = base_dir.join(&module.source);
@@ -192,6 +200,7 @@ fn atoms(manifest: &Manifest, base_dir: &Path) -> Result<AtomMaps> {
             path: path.clone(),
             source,
         })?;
+        progress.read_file(&path, bytes.len() as u64);
         entries.insert(
             module.name.clone(),
             (module.kind.as_deref(), Bytes::from(bytes)),

@@ -35,6 +35,17 @@ pub use single::{KIND_ONNX, RUNNER_ONNX, SingleAtom};
 /// The manifest file name.
 pub const MANIFEST_FILE: &str = "wasmer.toml";
 
+/// Follows [`Package::from_dir_with_progress`] as it reads the project's files, e.g. to
+/// draw a progress indicator. Does nothing by default; `()` ignores everything.
+pub trait Progress {
+    /// A file (a module, or a file of a volume) of `bytes` bytes has been read.
+    fn read_file(&mut self, path: &Path, bytes: u64) {
+        let _ = (path, bytes);
+    }
+}
+
+impl Progress for () {}
+
 /// A package read from a directory, ready to be written.
 #[derive(Debug)]
 pub struct Package {
@@ -55,6 +66,15 @@ impl Package {
     /// when it does not parse, and the other [`Error`] variants for the files, modules,
     /// commands and directories it names.
     pub fn from_dir(dir: &Path) -> Result<Self> {
+        Self::from_dir_with_progress(dir, &mut ())
+    }
+
+    /// [`Package::from_dir`], telling `progress` about each file as it is read.
+    ///
+    /// # Errors
+    ///
+    /// As [`Package::from_dir`].
+    pub fn from_dir_with_progress(dir: &Path, progress: &mut dyn Progress) -> Result<Self> {
         let manifest_path = if dir.is_dir() {
             let p = dir.join(MANIFEST_FILE);
             if !p.is_file() {
@@ -92,7 +112,7 @@ impl Package {
             }
         }
 
-        let converted = convert::convert(&manifest, &base_dir)?;
+        let converted = convert::convert(&manifest, &base_dir, progress)?;
         let metadata_files = convert::metadata_files(&manifest, &base_dir)?;
 
         let mut writer = webc_container::write::Writer {
@@ -109,12 +129,12 @@ impl Package {
             if let std::collections::btree_map::Entry::Vacant(slot) =
                 writer.volumes.entry(name.clone())
             {
-                slot.insert(volumes::fs_volume(&base_dir, host, &name)?);
+                slot.insert(volumes::fs_volume(&base_dir, host, &name, progress)?);
             }
         }
         writer.volumes.insert(
             convert::METADATA_VOLUME.to_owned(),
-            volumes::metadata_volume(&base_dir, &metadata_files)?,
+            volumes::metadata_volume(&base_dir, &metadata_files, progress)?,
         );
 
         let pkg = manifest.package.as_ref();

@@ -55,10 +55,11 @@ fn segment(name: &std::ffi::OsStr, full: &Path) -> Result<String> {
     Ok(s.to_owned())
 }
 
-fn file_entry(path: &Path) -> Result<Entry> {
+fn file_entry(path: &Path, progress: &mut dyn crate::Progress) -> Result<Entry> {
     let meta = path.metadata().map_err(|e| Error::io(path, e))?;
     let modified = mtime(path, &meta)?;
     let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    progress.read_file(path, data.len() as u64);
     Ok(Entry::File {
         data: Bytes::from(data),
         modified,
@@ -139,7 +140,12 @@ fn walker(root: &Path) -> Result<ignore::Walk> {
 }
 
 /// The volume for one `[fs]` host directory (`base_dir.join(host)`), named `volume`.
-pub(crate) fn fs_volume(base_dir: &Path, host: &Path, volume: &str) -> Result<Directory> {
+pub(crate) fn fs_volume(
+    base_dir: &Path,
+    host: &Path,
+    volume: &str,
+    progress: &mut dyn crate::Progress,
+) -> Result<Directory> {
     let path = base_dir.join(host);
     let meta = path.symlink_metadata().map_err(|e| Error::io(&path, e))?;
     let mut root = Directory::default();
@@ -156,7 +162,7 @@ pub(crate) fn fs_volume(base_dir: &Path, host: &Path, volume: &str) -> Result<Di
         let entry = if meta.file_type().is_symlink() {
             symlink_entry(&path, std::slice::from_ref(&name), volume)?
         } else {
-            file_entry(&path)?
+            file_entry(&path, progress)?
         };
         root.entries.insert(name, entry);
         return Ok(root);
@@ -207,7 +213,7 @@ pub(crate) fn fs_volume(base_dir: &Path, host: &Path, volume: &str) -> Result<Di
         let leaf = if smeta.file_type().is_symlink() {
             Some(symlink_entry(full, &names, volume)?)
         } else if full.is_file() {
-            Some(file_entry(full)?)
+            Some(file_entry(full, progress)?)
         } else {
             None // a directory (or anything else that is not a file: Wasmer makes it one)
         };
@@ -247,7 +253,11 @@ pub(crate) fn fs_volume(base_dir: &Path, host: &Path, volume: &str) -> Result<Di
 }
 
 /// The `metadata` volume from the absolute paths of its files.
-pub(crate) fn metadata_volume(base_dir: &Path, files: &BTreeSet<PathBuf>) -> Result<Directory> {
+pub(crate) fn metadata_volume(
+    base_dir: &Path,
+    files: &BTreeSet<PathBuf>,
+    progress: &mut dyn crate::Progress,
+) -> Result<Directory> {
     let mut root = Directory::default();
     for file in files {
         let Ok(meta) = file.symlink_metadata() else {
@@ -281,7 +291,7 @@ pub(crate) fn metadata_volume(base_dir: &Path, files: &BTreeSet<PathBuf>) -> Res
         let entry = if is_symlink {
             symlink_entry(file, &names, crate::convert::METADATA_VOLUME)?
         } else {
-            file_entry(file)?
+            file_entry(file, progress)?
         };
         let mut cursor = &mut root;
         for name in parents {

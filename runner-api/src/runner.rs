@@ -9,7 +9,12 @@ use serde::{Deserialize, Serialize};
 use crate::fs::FileSystem;
 
 /// What a runner is and what it serves. Read once per plugin and cached by the host.
+///
+/// Build it with [`RunnerInfo::new`] and the builder methods: fields may be added in a
+/// compatible interface version (see `docs/abi-evolution.md`), so it cannot be written as a
+/// struct literal outside this crate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RunnerInfo {
     /// Short unique name, e.g. `wasi`, `onnx-tract` (what `--runner URI=NAME` selects).
     pub name: String,
@@ -25,6 +30,69 @@ pub struct RunnerInfo {
     pub priority: i32,
     /// `--runner-opt` keys this runner understands.
     pub options: Vec<OptionDoc>,
+    /// The backend this runner is built on, when several runners of one family serve the
+    /// same URI on different engines (`tract`, `ort` for ONNX): what `--runner-opt
+    /// backend=NAME` and a command's `<runner>.backend` annotation select.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+}
+
+impl RunnerInfo {
+    /// A runner called `name` (what `--runner URI=NAME` selects) at `version`, described by
+    /// one line; it serves nothing until [`RunnerInfo::serves`] is called.
+    pub fn new(
+        name: impl Into<String>,
+        version: impl Into<String>,
+        description: impl Into<String>,
+    ) -> RunnerInfo {
+        RunnerInfo {
+            name: name.into(),
+            version: version.into(),
+            description: description.into(),
+            serves: Vec::new(),
+            atom_kinds: Vec::new(),
+            priority: 0,
+            options: Vec::new(),
+            backend: None,
+        }
+    }
+
+    /// Serves runner URI `uri` (without `@version`) in the versions `versions` (see
+    /// [`Serves::versions`]; `*` for any).
+    pub fn serves(mut self, uri: impl Into<String>, versions: impl Into<String>) -> RunnerInfo {
+        self.serves.push(Serves {
+            uri: uri.into(),
+            versions: versions.into(),
+        });
+        self
+    }
+
+    /// Accepts atoms of kind `kind` (`*` for any).
+    pub fn atom_kind(mut self, kind: impl Into<String>) -> RunnerInfo {
+        self.atom_kinds.push(kind.into());
+        self
+    }
+
+    /// Sets the priority among runners serving the same URI (higher wins; default 0).
+    pub fn priority(mut self, priority: i32) -> RunnerInfo {
+        self.priority = priority;
+        self
+    }
+
+    /// Documents one `--runner-opt KEY=VALUE`.
+    pub fn option(mut self, key: impl Into<String>, help: impl Into<String>) -> RunnerInfo {
+        self.options.push(OptionDoc {
+            key: key.into(),
+            help: help.into(),
+        });
+        self
+    }
+
+    /// Names the backend this runner is built on (see [`RunnerInfo::backend`]).
+    pub fn backend(mut self, backend: impl Into<String>) -> RunnerInfo {
+        self.backend = Some(backend.into());
+        self
+    }
 }
 
 /// One runner name served: the URI without `@version`, and which versions.
@@ -149,6 +217,13 @@ pub enum RunnerError {
     /// The atom is not something this runner can execute (bad module, unsupported op, …).
     #[error("cannot execute the atom: {0}")]
     CannotExecute(String),
+    /// This runner cannot take this atom (a model format its engine cannot load, an
+    /// operator it lacks, …), said **before** the runner read stdin, wrote stdout or
+    /// stderr, or changed the file system. Another runner serving the same URI may take
+    /// it: unless the user pinned a runner, the host tries the next one (and checks the
+    /// promise: a refusal after stdio was used is an ordinary error).
+    #[error("cannot take the atom: {0}")]
+    Refused(String),
     /// The job is invalid for this runner (bad annotation, bad option, bad input).
     #[error("invalid job: {0}")]
     InvalidJob(String),

@@ -193,7 +193,7 @@ fn same_behaviour(runner: &dyn Runner) {
     assert_eq!(r.unwrap(), Outcome::Exit(3));
     assert_eq!(
         out,
-        "command=greet\natom=blob bytes=4\nargs=[\"a b\", \"ü\"]\nenv K=V=1\nstdin=\"in\"\n\
+        "runner=test-echo\ncommand=greet\natom=blob bytes=4\nargs=[\"a b\", \"ü\"]\nenv K=V=1\nstdin=\"in\"\n\
          cat /hello.txt: hello from the volume\ncat /missing: Noent (errno 44)\n"
     );
     let (r, _) = run(runner, &[("behave", "error")], b"");

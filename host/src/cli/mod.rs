@@ -1,6 +1,7 @@
 //! Argument definitions and helpers shared by the subcommands.
 
 pub mod commands;
+pub mod progress;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,9 +22,13 @@ pub type CmdResult = anyhow::Result<ExitCode>;
 #[command(name = "webc-host", version, max_term_width = 100)]
 #[command(
     after_help = "Exit codes: 0 ok, 1 verification failed, 2 usage error, \
-                        125 package/host error. Logging: WEBC_LOG=debug (EnvFilter syntax)."
+                        125 package/host error. Logging: WEBC_LOG=debug (EnvFilter syntax). \
+                        Progress indicators appear on a terminal only; -q hides them."
 )]
 pub struct Cli {
+    /// Print no progress indicators, notes or warnings on stderr (errors still are).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
@@ -84,6 +89,34 @@ mod tests {
         assert_eq!(human_size(3000), "2.9 KiB");
         assert_eq!(human_size(1 << 20), "1.0 MiB");
         assert_eq!(human_size(5 << 30), "5.0 GiB");
+    }
+
+    #[test]
+    fn quiet_is_global_but_never_taken_from_a_programs_arguments() {
+        use clap::Parser as _;
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|c| c.quiet).ok();
+        assert_eq!(parse(&["webc-host", "-q", "verify", "p.webc"]), Some(true));
+        assert_eq!(
+            parse(&["webc-host", "verify", "--quiet", "p.webc"]),
+            Some(true)
+        );
+        assert_eq!(parse(&["webc-host", "run", "-q", "p.webc"]), Some(true));
+        assert_eq!(parse(&["webc-host", "verify", "p.webc"]), Some(false));
+        // Right after PKG it is a host option, like `--explain` or `--timeout` there; after
+        // COMMAND or `--` everything belongs to the program.
+        assert_eq!(parse(&["webc-host", "run", "p.webc", "-q"]), Some(true));
+        assert_eq!(
+            parse(&["webc-host", "run", "p.webc", "cmd", "-q"]),
+            Some(false)
+        );
+        assert_eq!(
+            parse(&["webc-host", "run", "p.webc", "cmd", "--quiet"]),
+            Some(false)
+        );
+        assert_eq!(
+            parse(&["webc-host", "run", "p.webc", "--", "-q"]),
+            Some(false)
+        );
     }
 
     #[test]

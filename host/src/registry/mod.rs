@@ -433,7 +433,42 @@ impl Registry {
         atom_kind: &str,
         preferences: &Preferences,
     ) -> Result<Selected, Error> {
-        select::select(self, uri, atom_kind, preferences)
+        select::select(self, uri, atom_kind, preferences, &[])
+    }
+
+    /// Like [`Registry::select`], passing over the runners called `excluded` (those that
+    /// already refused the atom): the next runner to try.
+    pub fn select_excluding(
+        &self,
+        uri: &str,
+        atom_kind: &str,
+        preferences: &Preferences,
+        excluded: &[String],
+    ) -> Result<Selected, Error> {
+        select::select(self, uri, atom_kind, preferences, excluded)
+    }
+
+    /// Every runner that could run the command, in the order they are tried: the one
+    /// [`Registry::select`] picks, then — unless that one is pinned by the user — each
+    /// runner the host falls back to when the ones before refuse the atom. Loads and asks
+    /// the availability of each (what `run --explain` shows).
+    pub fn order(
+        &self,
+        uri: &str,
+        atom_kind: &str,
+        preferences: &Preferences,
+    ) -> Result<Vec<Selected>, Error> {
+        let first = self.select(uri, atom_kind, preferences)?;
+        let mut names = vec![first.info.name.clone()];
+        let mut order = vec![first];
+        if order[0].pinned {
+            return Ok(order);
+        }
+        while let Ok(next) = self.select_excluding(uri, atom_kind, preferences, &names) {
+            names.push(next.info.name.clone());
+            order.push(next);
+        }
+        Ok(order)
     }
 
     fn quarantine_duplicate_names(&mut self) {
@@ -633,13 +668,14 @@ fn load_error_reason(e: &LoadError, path: &Path) -> String {
         LoadError::Version {
             expected, found, ..
         } => format!(
-            "built for runner interface {found}, this host speaks {expected}: rebuild it against webc-runner-api {expected}"
+            "built for runner interface {found}, this host speaks {expected}: rebuild it against a webc-runner-api of interface {}",
+            webc_runner_api::abi::INTERFACE_MAJOR
         ),
         LoadError::Layout {
             expected, summary, ..
         } => {
             let mut reason = format!(
-                "incompatible runner interface layout: built against a modified webc-runner-api {expected}; rebuild it against this host's"
+                "incompatible runner interface layout: built against a modified webc-runner-api of interface {expected}; rebuild it against this host's"
             );
             // abi_stable's report opens with "Compared <this>:", which says nothing alone.
             if !summary.trim().is_empty() && !summary.starts_with("Compared") {
@@ -713,7 +749,7 @@ fn unreadable_reason(e: &std::io::Error, meta: &std::fs::Metadata) -> String {
 
 /// Collapses whitespace runs (newlines included) so a reason stays on one line, and bounds
 /// its length.
-fn one_line(s: &str) -> String {
+pub(crate) fn one_line(s: &str) -> String {
     let mut out = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if out.chars().count() > 400 {
         out = out.chars().take(400).collect::<String>() + "…";

@@ -22,6 +22,9 @@ pub struct Selected {
     pub source: Source,
     /// The runner URI asked for, normalised.
     pub uri: RunnerUri,
+    /// The user chose this runner (`--runner URI=NAME`, `--runner-opt backend=B`): when it
+    /// refuses the atom, no other runner is tried.
+    pub pinned: bool,
 }
 
 impl fmt::Debug for Selected {
@@ -30,6 +33,7 @@ impl fmt::Debug for Selected {
             .field("name", &self.info.name)
             .field("source", &self.source)
             .field("uri", &self.uri)
+            .field("pinned", &self.pinned)
             .finish_non_exhaustive()
     }
 }
@@ -73,8 +77,8 @@ impl FromStr for RunnerPreference {
 /// `<runner>.backend` annotation). A later preference for the same URI replaces an earlier
 /// one.
 ///
-/// A *backend* names the part of a runner's name after its family: runner `onnx-tract` has
-/// backend `tract` (a runner called exactly `tract` matches too). A backend the user asked
+/// A *backend* is what a runner declares in [`RunnerInfo::backend`]: runner `onnx-tract`
+/// has backend `tract`. A backend the user asked
 /// for is required — if no available runner has it, selection fails saying why; one the
 /// package suggests is only preferred — if unavailable, the usual order applies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,12 +98,9 @@ pub struct BackendPreference {
     pub origin: String,
 }
 
-/// Does runner `name` have backend `backend`? (`onnx-tract` and `tract` have `tract`.)
-pub fn has_backend(name: &str, backend: &str) -> bool {
-    name == backend
-        || name
-            .strip_suffix(backend)
-            .is_some_and(|family| family.ends_with('-'))
+/// Is the runner described by `info` built on `backend` (its [`RunnerInfo::backend`])?
+pub fn has_backend(info: &RunnerInfo, backend: &str) -> bool {
+    info.backend.as_deref() == Some(backend)
 }
 
 impl Preferences {
@@ -230,7 +231,7 @@ fn serves_name(info: &RunnerInfo, uri: &RunnerUri) -> bool {
 }
 
 /// Loads the entry and checks it is available and still fits.
-fn try_use(entry: &Entry, uri: &RunnerUri, kind: &str) -> Result<Selected, String> {
+fn try_use(entry: &Entry, uri: &RunnerUri, kind: &str, pinned: bool) -> Result<Selected, String> {
     let runner = entry.load()?;
     if let Availability::Unavailable(why) = entry.availability() {
         return Err(format!("unavailable: {}", one_line(&why)));
@@ -244,14 +245,18 @@ fn try_use(entry: &Entry, uri: &RunnerUri, kind: &str) -> Result<Selected, Strin
         info,
         source: entry.source.clone(),
         uri: uri.clone(),
+        pinned,
     })
 }
 
+/// Picks the runner for a command, passing over the runners named in `excluded` (those
+/// that already refused the atom).
 pub(super) fn select(
     registry: &Registry,
     uri_text: &str,
     atom_kind: &str,
     preferences: &Preferences,
+    excluded: &[String],
 ) -> Result<Selected, Error> {
     let uri = RunnerUri::parse(uri_text).map_err(|reason| Error::InvalidUri {
         uri: uri_text.to_owned(),
@@ -266,7 +271,10 @@ pub(super) fn select(
     };
     let mut rejected = Vec::new();
     let mut candidates = Vec::new();
-    for (entry, info) in usable().filter(|(_, i)| serves_name(i, &uri)) {
+    for (entry, info) in usable()
+        .filter(|(_, i)| serves_name(i, &uri))
+        .filter(|(_, i)| !excluded.contains(&i.name))
+    {
         match misfit(info, &uri, atom_kind) {
             Some(reason) => rejected.push(Rejection {
                 runner: info.name.clone(),
@@ -319,11 +327,11 @@ pub(super) fn select(
             );
             return Err(refuse(why));
         }
-        return try_use(entry, &uri, atom_kind).map_err(refuse);
+        return try_use(entry, &uri, atom_kind, true).map_err(refuse);
     }
 
     let backend = preferences.backend();
-    let matches = |info: &RunnerInfo| backend.is_some_and(|b| has_backend(&info.name, &b.backend));
+    let matches = |info: &RunnerInfo| backend.is_some_and(|b| has_backend(info, &b.backend));
     if let Some(b) = backend.filter(|b| b.required) {
         let refuse = |reason: String| Error::Backend {
             origin: b.origin.clone(),
@@ -363,7 +371,7 @@ pub(super) fn select(
         );
     }
     for (entry, info) in candidates {
-        match try_use(entry, &uri, atom_kind) {
+        match try_use(entry, &uri, atom_kind, backend.is_some_and(|b| b.required)) {
             Ok(selected) => return Ok(selected),
             Err(reason) => rejected.push(Rejection {
                 runner: info.name.clone(),

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use webc_runner_api::{Availability, Job, Outcome, Runner, RunnerError, RunnerInfo, Serves};
+use webc_runner_api::{Availability, Job, Outcome, Runner, RunnerError, RunnerInfo};
 
 use super::*;
 
@@ -32,20 +32,16 @@ impl Runner for Fake {
 
 fn fake(name: &str, serves: &[(&str, &str)], kinds: &[&str], priority: i32) -> Fake {
     Fake {
-        info: RunnerInfo {
-            name: name.into(),
-            version: "1.0.0".into(),
-            description: format!("fake {name}"),
-            serves: serves
-                .iter()
-                .map(|(uri, versions)| Serves {
-                    uri: (*uri).into(),
-                    versions: (*versions).into(),
-                })
-                .collect(),
-            atom_kinds: kinds.iter().map(|k| (*k).into()).collect(),
-            priority,
-            options: Vec::new(),
+        info: {
+            let mut info =
+                RunnerInfo::new(name, "1.0.0", format!("fake {name}")).priority(priority);
+            for (uri, versions) in serves {
+                info = info.serves(*uri, *versions);
+            }
+            for kind in kinds {
+                info = info.atom_kind(*kind);
+            }
+            info
         },
         available: Ok(()),
         availability_calls: AtomicUsize::new(0),
@@ -366,15 +362,26 @@ fn registry_is_shareable() {
 
 #[test]
 fn backends_required_by_the_user_preferred_by_the_package() {
+    let on = |mut f: Fake, backend: &str| {
+        f.info = f.info.backend(backend);
+        f
+    };
     let r = registry(vec![
-        fake("onnx-ort", &[(ONNX, "*")], &["*"], 10),
-        fake("onnx-tract", &[(ONNX, "*")], &["*"], 0),
-        unavailable(fake("onnx-gpu", &[(ONNX, "*")], &["*"], 100), "no GPU here"),
+        on(fake("onnx-ort", &[(ONNX, "*")], &["*"], 10), "ort"),
+        on(fake("onnx-tract", &[(ONNX, "*")], &["*"], 0), "tract"),
+        unavailable(
+            on(fake("onnx-gpu", &[(ONNX, "*")], &["*"], 100), "gpu"),
+            "no GPU here",
+        ),
     ]);
-    assert!(has_backend("onnx-tract", "tract"));
-    assert!(has_backend("tract", "tract"));
-    assert!(!has_backend("onnx-tract", "act"));
-    assert!(!has_backend("onnxtract", "tract"));
+    let info = |name: &str| r.get(name).expect(name).info().expect("described").clone();
+    assert!(has_backend(&info("onnx-tract"), "tract"));
+    assert!(!has_backend(&info("onnx-tract"), "act"));
+    assert!(!has_backend(&info("onnx-ort"), "tract"));
+    // The backend is what the runner declares, never read out of its name.
+    let named_like_one = registry(vec![fake("onnx-tract", &[(ONNX, "*")], &["*"], 0)]);
+    let undeclared = named_like_one.get("onnx-tract").expect("registered");
+    assert!(!has_backend(undeclared.info().expect("described"), "tract"));
     let with = |backend: &str, required: bool| {
         let mut p = Preferences::new();
         p.set_backend(backend, required, "test");

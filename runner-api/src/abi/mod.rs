@@ -40,7 +40,6 @@ use std::path::{Path, PathBuf};
 
 use abi_stable::StableAbi;
 use abi_stable::library::{LibraryError, RawLibrary, RootModule, lib_header_from_raw_library};
-use abi_stable::package_version_strings;
 use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RResult, RSlice, RStr, RString};
 
@@ -52,9 +51,16 @@ pub use self::stream::AbiStream;
 pub use self::stream::StreamBox;
 use crate::runner::{Availability, Job, JobSpec, Outcome, Runner, RunnerError, RunnerInfo};
 
-/// The interface version: the version of this crate. A plugin built against another
-/// major (0.x: minor) version is refused with a message naming both.
-pub const INTERFACE_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The runner interface version, independent of this crate's version (see
+/// `docs/abi-evolution.md`). The major number changes only with a breaking change to the
+/// boundary, and a plugin built for another major is refused with a message naming both;
+/// the minor number counts compatible additions (new JSON fields, new optional trailing
+/// functions), and plugins of any minor of this major load — older ones simply lack what
+/// was added after them.
+pub const INTERFACE_VERSION: &str = "1.0.0";
+
+/// The major number of [`INTERFACE_VERSION`].
+pub const INTERFACE_MAJOR: u32 = 1;
 
 /// The plugin's root module: a table of `extern "C"` functions.
 #[repr(C)]
@@ -87,7 +93,7 @@ impl RootModule for RunnerModRef {
     abi_stable::declare_root_module_statics! {RunnerModRef}
     const BASE_NAME: &'static str = "webc_runner";
     const NAME: &'static str = "webc_runner";
-    const VERSION_STRINGS: VersionStrings = package_version_strings!();
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new(INTERFACE_VERSION);
 }
 
 /// Name of the exported static that holds a plugin's library header (abi_stable 0.11).
@@ -253,6 +259,11 @@ pub mod __private {
     pub use abi_stable::std_types::{RResult, RSlice, RStr, RString};
 }
 
+/// The major number of an interface version string (`1` of `1.4.0`).
+fn major(version: &str) -> &str {
+    version.split('.').next().unwrap_or(version)
+}
+
 /// Why a library could not be used as a runner plugin.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -273,7 +284,8 @@ pub enum LoadError {
     },
     /// Built against another interface version.
     #[error(
-        "{path} was built for runner interface {found}, this host speaks {expected}: rebuild the plugin against webc-runner-api {expected}"
+        "{path} was built for runner interface {found}, this host speaks {expected}: rebuild the plugin against a webc-runner-api of interface {}",
+        major(expected)
     )]
     Version {
         /// The library.
@@ -285,7 +297,7 @@ pub enum LoadError {
     },
     /// Same version number but a different layout.
     #[error(
-        "{path} has an incompatible runner interface layout (built against a modified webc-runner-api {expected}?): {summary}"
+        "{path} has an incompatible runner interface layout (built against a modified webc-runner-api of interface {expected}?): {summary}"
     )]
     Layout {
         /// The library.
@@ -474,6 +486,20 @@ impl Runner for LoadedRunner {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn interface_major_agrees_with_the_version_and_the_crate() {
+        assert_eq!(
+            super::major(super::INTERFACE_VERSION),
+            super::INTERFACE_MAJOR.to_string()
+        );
+        // abi_stable refuses a layout whose types come from another major of this crate,
+        // so the crate's major must be the interface's.
+        assert_eq!(
+            super::major(env!("CARGO_PKG_VERSION")),
+            super::INTERFACE_MAJOR.to_string()
+        );
+    }
+
     #[test]
     fn export_macro_spells_the_root_symbol() {
         assert_eq!(

@@ -11,7 +11,9 @@
 //! that shape it), so a long-lived process (an embedder, `--jsonl`) loads a model once.
 //! Options: `threads=N` (default 1), and for ort `library=PATH`. Bad requests are reported on
 //! stderr as `error: …` (exit 1; exit 2 for bad program arguments) — never a panic; a model
-//! the backend cannot load is [`RunnerError::CannotExecute`] naming the operators it lacks.
+//! the backend cannot load is [`RunnerError::Refused`] (naming, e.g., the operators it lacks),
+//! returned before stdin is read or anything written, so the host can hand the atom to the
+//! other backend. Input and output names are the ONNX graph's declared ones on both backends.
 //! Debug-level `tracing` events: `loaded model` (backend, sha256, milliseconds) and
 //! `model cache hit`.
 
@@ -66,6 +68,9 @@ pub enum Error {
     TimedOut,
 }
 
+/// The general conversion. A load error converts to [`RunnerError::CannotExecute`] here, since
+/// this conversion cannot know whether stdio was already used; the runners turn the load
+/// errors they meet before serving into [`RunnerError::Refused`] themselves.
 impl From<Error> for RunnerError {
     fn from(e: Error) -> RunnerError {
         match e {

@@ -136,10 +136,9 @@ static CACHE: ModelCache<OrtModel> = ModelCache::new();
 impl Runner for OnnxOrtRunner {
     fn info(&self) -> RunnerInfo {
         serve::info(
-            "onnx-ort",
+            "ort",
             "ONNX models on ONNX Runtime (dlopened libonnxruntime)",
             10,
-            true,
         )
     }
 
@@ -170,8 +169,11 @@ impl Runner for OnnxOrtRunner {
             format!("{}/threads={}", job.spec.atom_sha256, settings.threads)
         };
         let atom = job.atom;
-        let model =
-            CACHE.get_or_load("ort", key, || OrtModel::load(env, atom, settings.threads))?;
+        // Loaded before stdin is read or anything written, for every mode: a model ONNX
+        // Runtime cannot load is refused, and the host may try another runner.
+        let model = CACHE
+            .get_or_load("ort", key, || OrtModel::load(env, atom, settings.threads))
+            .map_err(serve::refused)?;
         serve::serve(job, mode, &*model)
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use webc_runner_api::{Job, JobSpec, OptionDoc, Outcome, RunnerError, RunnerInfo, Serves};
+use webc_runner_api::{Job, JobSpec, Outcome, RunnerError, RunnerInfo};
 
 use crate::Error;
 use crate::codec::{self, Signature, Tensor};
@@ -30,38 +30,30 @@ pub(crate) struct Settings {
     pub library: Option<PathBuf>,
 }
 
-pub(crate) fn info(name: &str, description: &str, priority: i32, ort: bool) -> RunnerInfo {
-    let mut options = vec![
-        OptionDoc {
-            key: "threads".into(),
-            help: "threads for one inference (default 1)".into(),
-        },
-        OptionDoc {
-            key: "backend".into(),
-            help: "tract | ort: which backend (the host selects the runner; a value naming \
-                   another backend is refused)"
-                .into(),
-        },
-    ];
-    if ort {
-        options.push(OptionDoc {
-            key: "library".into(),
-            help: "path of libonnxruntime.so to load (default: ORT_DYLIB_PATH, then \
-                   well-known locations)"
-                .into(),
-        });
-    }
-    RunnerInfo {
-        name: name.into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        description: description.into(),
-        serves: vec![Serves {
-            uri: crate::URI.into(),
-            versions: "*".into(),
-        }],
-        atom_kinds: vec![crate::ATOM_KIND.into()],
-        priority,
-        options,
+pub(crate) fn info(backend: &str, description: &str, priority: i32) -> RunnerInfo {
+    let info = RunnerInfo::new(
+        format!("onnx-{backend}"),
+        env!("CARGO_PKG_VERSION"),
+        description,
+    )
+    .serves(crate::URI, "*")
+    .atom_kind(crate::ATOM_KIND)
+    .priority(priority)
+    .backend(backend)
+    .option("threads", "threads for one inference (default 1)")
+    .option(
+        "backend",
+        "tract | ort: which backend (the host selects the runner; a value naming \
+         another backend is refused)",
+    );
+    if backend == "ort" {
+        info.option(
+            "library",
+            "path of libonnxruntime.so to load (default: ORT_DYLIB_PATH, then \
+             well-known locations)",
+        )
+    } else {
+        info
     }
 }
 
@@ -185,6 +177,26 @@ impl<M> ModelCache<M> {
         }
         Ok(model)
     }
+}
+
+/// What a runner returns when its backend cannot load the model: [`RunnerError::Refused`]
+/// with the backend's error on one line, so the host may hand the atom to another runner for
+/// the URI. Only for errors of loading, which both runners finish before [`serve`] touches
+/// stdin, stdout or stderr (the promise `Refused` makes); any other error converts as usual.
+pub(crate) fn refused(e: Error) -> RunnerError {
+    match e {
+        Error::Load(m) => RunnerError::Refused(one_line(&m)),
+        e => e.into(),
+    }
+}
+
+/// `text` with its lines joined by spaces (a backend's message may span several).
+fn one_line(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Checks the job's atom kind.

@@ -30,12 +30,7 @@ static CACHE: ModelCache<TractModel> = ModelCache::new();
 
 impl Runner for OnnxTractRunner {
     fn info(&self) -> RunnerInfo {
-        serve::info(
-            "onnx-tract",
-            "ONNX models on tract 0.23 (pure Rust)",
-            0,
-            false,
-        )
+        serve::info("tract", "ONNX models on tract 0.23 (pure Rust)", 0)
     }
 
     fn run(&self, job: Job<'_>) -> Result<Outcome, RunnerError> {
@@ -51,7 +46,11 @@ impl Runner for OnnxTractRunner {
             format!("{}/threads={}", job.spec.atom_sha256, settings.threads)
         };
         let atom = job.atom;
-        let model = CACHE.get_or_load("tract", key, || TractModel::load(atom, settings.threads))?;
+        // Loaded before stdin is read or anything written, for every mode: a model tract
+        // cannot load is refused, and the host may try another runner.
+        let model = CACHE
+            .get_or_load("tract", key, || TractModel::load(atom, settings.threads))
+            .map_err(serve::refused)?;
         serve::serve(job, mode, &*model)
     }
 }
@@ -108,8 +107,12 @@ impl TractModel {
                 missing.join(", ")
             )));
         }
+        // The graph's declared names, read before tract types and optimises the graph (its
+        // passes may rename an input after the node that consumes it, or an output after
+        // the node that now computes it).
+        let declared = declared_names(&model)?;
         let typed = model.into_typed().map_err(load_err)?;
-        let signature = signature(&typed)?;
+        let signature = signature(&typed, declared)?;
         let optimized = typed.into_optimized().map_err(load_err)?;
         let options = RunOptions {
             executor: (threads > 1).then(|| Executor::multithread(threads)),
@@ -164,17 +167,61 @@ fn info(
     })
 }
 
-fn signature(model: &TypedModel) -> Result<Signature, Error> {
+/// Names of a graph's inputs and outputs, in order.
+struct Names {
+    inputs: Vec<String>,
+    outputs: Vec<String>,
+}
+
+/// The names of `model`'s inputs (their source nodes) and outputs (their labels, else their
+/// nodes), in order.
+fn names<F, O>(model: &Graph<F, O>) -> Result<Names, Error>
+where
+    F: Fact + Clone + 'static,
+    O: std::fmt::Debug + std::fmt::Display + AsRef<dyn Op> + AsMut<dyn Op> + Clone + 'static,
+{
+    let inputs = model
+        .input_outlets()
+        .map_err(load_err)?
+        .iter()
+        .map(|o| model.node(o.node).name.clone())
+        .collect();
+    let outputs = model
+        .output_outlets()
+        .map_err(load_err)?
+        .iter()
+        .map(|&o| {
+            model
+                .outlet_label(o)
+                .map(str::to_string)
+                .unwrap_or_else(|| model.node(o.node).name.clone())
+        })
+        .collect();
+    Ok(Names { inputs, outputs })
+}
+
+/// The ONNX graph's declared input and output names, from the model as imported.
+fn declared_names(model: &InferenceModel) -> Result<Names, Error> {
+    names(model)
+}
+
+/// The signature of the typed model, named as the graph declares (`declared`, one name per
+/// input and output in order; the typed model's own names where it has more).
+fn signature(model: &TypedModel, declared: Names) -> Result<Signature, Error> {
+    let own = names(model)?;
+    let pick = |own: Vec<String>, declared: Vec<String>| -> Vec<String> {
+        let mut declared = declared.into_iter();
+        own.into_iter()
+            .map(|o| declared.next().unwrap_or(o))
+            .collect()
+    };
     let mut sig = Signature::default();
-    for &outlet in model.input_outlets().map_err(load_err)? {
-        let name = model.node(outlet.node).name.clone();
+    let outlets = model.input_outlets().map_err(load_err)?;
+    for (&outlet, name) in outlets.iter().zip(pick(own.inputs, declared.inputs)) {
         sig.inputs.push(info(model, outlet, name, "input")?);
     }
-    for &outlet in model.output_outlets().map_err(load_err)? {
-        let name = model
-            .outlet_label(outlet)
-            .map(str::to_string)
-            .unwrap_or_else(|| model.node(outlet.node).name.clone());
+    let outlets = model.output_outlets().map_err(load_err)?;
+    for (&outlet, name) in outlets.iter().zip(pick(own.outputs, declared.outputs)) {
         sig.outputs.push(info(model, outlet, name, "output")?);
     }
     Ok(sig)

@@ -2,14 +2,18 @@
 //! onnxruntime references (tolerance per model from the manifest: `|got - want| <= atol +
 //! rtol·|want|` for floats after rounding the reference to the output's float type; NaN only
 //! matches NaN, infinities exactly; integers and bools exactly), `--describe`, `--jsonl`, and
-//! the error cases. The ort backend runs when libonnxruntime is found
-//! (scripts/install-onnxruntime.sh); when `CI` is set, a missing library fails these tests.
+//! the error cases; each case on each backend, reached both ways (the runner linked in, and its
+//! plugin library dlopened through the ABI). A libtest-mimic suite: the ort cases run when
+//! libonnxruntime is found (scripts/install-onnxruntime.sh), are reported *ignored* when it is
+//! missing locally, and *fail* when it is missing under CI.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 use webc_runner_api::{Job, JobSpec, Limits, Outcome, Runner, RunnerError};
 use webc_runner_onnx::{OnnxOrtRunner, OnnxTractRunner, find_onnxruntime};
+use webc_runner_testkit::{Backend, Suite, Way, reach};
 
 fn models_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")
@@ -23,33 +27,31 @@ fn manifest() -> Value {
     serde_json::from_slice(&read("manifest.json")).expect("manifest.json")
 }
 
-/// The ort runner, or None (skip) when the library is missing outside CI.
-fn ort() -> Option<OnnxOrtRunner> {
-    match find_onnxruntime() {
-        Ok(_) => Some(OnnxOrtRunner::new()),
-        Err(why) if std::env::var_os("CI").is_some() => {
-            panic!("CI is set but the ort backend is unavailable: {why}")
-        }
-        Err(why) => {
-            eprintln!("skipping the ort backend: {why}");
-            None
-        }
-    }
-}
+/// ONNX Runtime, found as the `onnx-ort` runner finds it ([`find_onnxruntime`]).
+static ORT: Backend = Backend::new(
+    "ONNX Runtime",
+    "run scripts/install-onnxruntime.sh or set ORT_DYLIB_PATH",
+    || find_onnxruntime().map(|_| ()),
+);
 
-fn backends() -> Vec<(&'static str, Box<dyn Runner>)> {
-    let mut v: Vec<(&'static str, Box<dyn Runner>)> =
-        vec![("tract", Box::new(OnnxTractRunner::new()))];
-    if let Some(o) = ort() {
-        v.push(("ort", Box::new(o)));
+/// A backend's runner reached `way`: statically linked, or its plugin library.
+fn runner(backend: &str, way: Way) -> Arc<dyn Runner> {
+    match backend {
+        "tract" => reach(
+            way,
+            Arc::new(OnnxTractRunner::new()),
+            "webc_runner_onnx_tract",
+        ),
+        _ => reach(way, Arc::new(OnnxOrtRunner::new()), "webc_runner_onnx_ort"),
     }
-    v
 }
 
 struct Run {
     result: Result<Outcome, RunnerError>,
     stdout: String,
     stderr: String,
+    /// Bytes of stdin the runner did not read.
+    unread: usize,
 }
 
 fn run_with(
@@ -83,6 +85,7 @@ fn run_with(
     });
     Run {
         result,
+        unread: stdin.len(),
         stdout: String::from_utf8(out).expect("utf-8 stdout"),
         stderr: String::from_utf8(err).expect("utf-8 stderr"),
     }
@@ -163,12 +166,14 @@ fn compare(ctx: &str, got: &Value, want: &Value, tol: &Value) {
     }
 }
 
-#[test]
-fn every_sample_on_every_backend_matches_the_reference() {
+fn every_sample_on_every_backend_matches_the_reference(
+    backend: &'static str,
+    runner: Arc<dyn Runner>,
+) {
     let m = manifest();
     let samples = m["samples"].as_array().expect("samples");
     assert!(samples.len() >= 10, "manifest lists the samples");
-    for (backend, runner) in backends() {
+    {
         for s in samples {
             let model = s["model"].as_str().expect("model");
             let input = s["input"].as_str().expect("input");
@@ -191,9 +196,8 @@ fn every_sample_on_every_backend_matches_the_reference() {
     }
 }
 
-#[test]
-fn describe_matches_the_manifest() {
-    for (backend, runner) in backends() {
+fn describe_matches_the_manifest(backend: &'static str, runner: Arc<dyn Runner>) {
+    {
         for model in manifest()["models"].as_array().expect("models") {
             let name = model["name"].as_str().expect("name");
             let r = run(&*runner, name, &["--describe"], b"");
@@ -210,12 +214,11 @@ fn describe_matches_the_manifest() {
     }
 }
 
-#[test]
-fn jsonl_answers_every_line_and_fails_at_the_end() {
+fn jsonl_answers_every_line_and_fails_at_the_end(backend: &'static str, runner: Arc<dyn Runner>) {
     let good = String::from_utf8(read("mlp-input.json")).expect("utf-8");
     let good: Value = serde_json::from_str(&good).expect("json");
     let good = serde_json::to_string(&good).expect("one line");
-    for (backend, runner) in backends() {
+    {
         let input = format!("{good}\n{{\"x\": [[1, 2, 3]]}}\nnot json\n\n{good}\n");
         let r = run(&*runner, "mlp", &["--jsonl"], input.as_bytes());
         assert_eq!(r.result, Ok(Outcome::Exit(1)), "{backend}");
@@ -269,8 +272,7 @@ fn jsonl_answers_every_line_and_fails_at_the_end() {
     }
 }
 
-#[test]
-fn bad_requests_exit_1_with_a_message() {
+fn bad_requests_exit_1_with_a_message(backend: &'static str, runner: Arc<dyn Runner>) {
     let cases: &[(&str, &str, &str)] = &[
         ("mlp", r#"{"y": [[1,2,3,4]]}"#, "unknown input `y`"),
         ("pair", r#"{"a": [[1,2,3]]}"#, "missing input `b`"),
@@ -304,7 +306,7 @@ fn bad_requests_exit_1_with_a_message() {
         ),
         ("pair", "\u{93}NUMPY", "not valid JSON"),
     ];
-    for (backend, runner) in backends() {
+    {
         for (model, body, want) in cases {
             let r = run(&*runner, model, &[], body.as_bytes());
             assert_eq!(r.result, Ok(Outcome::Exit(1)), "{backend} {body}");
@@ -384,9 +386,8 @@ fn bad_requests_exit_1_with_a_message() {
     }
 }
 
-#[test]
-fn threads_option_gives_the_same_answers() {
-    for (backend, runner) in backends() {
+fn threads_option_gives_the_same_answers(backend: &'static str, runner: Arc<dyn Runner>) {
+    {
         let spec = JobSpec {
             options: vec![
                 ("threads".into(), "2".into()),
@@ -489,9 +490,8 @@ fn model_with(op_type: &str, extra_graph: &[u8]) -> Vec<u8> {
     [int_field(1, 7), field(7, &graph), field(8, &opset)].concat()
 }
 
-#[test]
-fn handmade_model_runs_and_unknown_ops_are_named() {
-    for (backend, runner) in backends() {
+fn handmade_model_runs_and_unknown_ops_are_named(backend: &'static str, runner: Arc<dyn Runner>) {
+    {
         // The hand-made encoding is right: Relu runs.
         let r = run_with(
             &*runner,
@@ -515,7 +515,7 @@ fn handmade_model_runs_and_unknown_ops_are_named() {
             JobSpec::default(),
         );
         match r.result {
-            Err(RunnerError::CannotExecute(m)) => {
+            Err(RunnerError::Refused(m)) => {
                 assert!(m.contains("Frobnicate"), "{backend}: {m}")
             }
             other => panic!("{backend}: {other:?}"),
@@ -529,27 +529,30 @@ fn handmade_model_runs_and_unknown_ops_are_named() {
             JobSpec::default(),
         );
         assert!(
-            matches!(r.result, Err(RunnerError::CannotExecute(_))),
+            matches!(r.result, Err(RunnerError::Refused(_))),
             "{backend}: {:?}",
             r.result
         );
     }
 }
 
-#[test]
-fn ort_is_available_when_ci_is_set() {
-    if std::env::var_os("CI").is_some() {
-        let r = OnnxOrtRunner::new();
-        assert_eq!(r.availability(), webc_runner_api::Availability::Available);
+fn ort_is_available_wherever_it_is_found(backend: &'static str, runner: Arc<dyn Runner>) {
+    if backend == "ort" {
+        assert_eq!(
+            runner.availability(),
+            webc_runner_api::Availability::Available
+        );
     }
 }
 
-#[test]
-fn jsonl_refuses_a_line_over_the_memory_limit_and_goes_on() {
+fn jsonl_refuses_a_line_over_the_memory_limit_and_goes_on(
+    backend: &'static str,
+    runner: Arc<dyn Runner>,
+) {
     let good: Value = serde_json::from_slice(&read("mlp-input.json")).expect("json");
     let good = serde_json::to_string(&good).expect("one line");
     let long = format!("{{\"x\": [[{}1]]}}", "1, ".repeat(400));
-    for (backend, runner) in backends() {
+    {
         let spec = JobSpec {
             limits: Limits {
                 memory: Some(300),
@@ -578,9 +581,7 @@ fn jsonl_refuses_a_line_over_the_memory_limit_and_goes_on() {
     }
 }
 
-#[test]
-fn jsonl_stops_between_lines_at_the_time_limit() {
-    let (_, runner) = backends().swap_remove(0);
+fn jsonl_stops_between_lines_at_the_time_limit(_backend: &'static str, runner: Arc<dyn Runner>) {
     let spec = JobSpec {
         limits: Limits {
             memory: None,
@@ -600,8 +601,7 @@ fn jsonl_stops_between_lines_at_the_time_limit() {
     assert!(r.stdout.is_empty());
 }
 
-#[test]
-fn models_with_external_data_are_refused() {
+fn models_with_external_data_are_refused(backend: &'static str, runner: Arc<dyn Runner>) {
     let entry = [field(1, b"location"), field(2, b"w.bin")].concat();
     let tensor = [
         int_field(1, 1),
@@ -612,7 +612,7 @@ fn models_with_external_data_are_refused() {
     ]
     .concat();
     let model = model_with("Add", &field(5, &tensor));
-    for (backend, runner) in backends() {
+    {
         let r = run_with(
             &*runner,
             "ext",
@@ -622,7 +622,7 @@ fn models_with_external_data_are_refused() {
             JobSpec::default(),
         );
         match r.result {
-            Err(RunnerError::CannotExecute(m)) => {
+            Err(RunnerError::Refused(m)) => {
                 assert!(m.contains("external tensor data"), "{backend}: {m}")
             }
             other => panic!("{backend}: {other:?}"),
@@ -637,7 +637,7 @@ fn models_with_external_data_are_refused() {
     ]
     .concat();
     let model = model_with("Add", &field(5, &inline));
-    for (backend, runner) in backends() {
+    {
         let r = run_with(
             &*runner,
             "inline",
@@ -653,4 +653,142 @@ fn models_with_external_data_are_refused() {
             r.stdout
         );
     }
+}
+
+fn names_are_the_graphs_declared_ones(backend: &'static str, runner: Arc<dyn Runner>) {
+    // sliced.onnx: y = x[:, 1:3], the Slice straight on the input (tract's optimised graph
+    // calls the input after that node).
+    {
+        let r = run(&*runner, "sliced", &["--describe"], b"");
+        assert_eq!(r.result, Ok(Outcome::Exit(0)), "{backend}: {}", r.stderr);
+        assert_eq!(
+            r.stdout,
+            "{\"inputs\":[{\"name\":\"x\",\"dtype\":\"float32\",\"shape\":[\"N\",4]}],\
+             \"outputs\":[{\"name\":\"y\",\"dtype\":\"float32\",\"shape\":[\"N\",2]}]}\n",
+            "{backend}"
+        );
+        let r = run(
+            &*runner,
+            "sliced",
+            &[],
+            br#"{"x": [[0, 1, 2, 3], [4, 5, 6, 7]]}"#,
+        );
+        assert_eq!(r.result, Ok(Outcome::Exit(0)), "{backend}: {}", r.stderr);
+        assert_eq!(
+            r.stdout,
+            "{\"outputs\":{\"y\":{\"shape\":[2,2],\"dtype\":\"float32\",\"data\":[1.0,2.0,5.0,6.0]}}}\n",
+            "{backend}"
+        );
+    }
+}
+
+fn a_model_the_backend_cannot_load_is_refused_before_any_io(
+    backend: &'static str,
+    runner: Arc<dyn Runner>,
+) {
+    // old-opset.onnx: ONNX Runtime lacks Add(6), tract runs it; sequence.onnx: tract lacks the
+    // sequence operators, ONNX Runtime runs it.
+    let cases = [
+        ("ort", "old-opset", "Add(6)"),
+        ("tract", "sequence", "SequenceConstruct"),
+    ];
+    {
+        for (refuser, model, why) in cases {
+            for args in [&[][..], &["--jsonl"], &["--describe"]] {
+                let r = run(&*runner, model, args, b"{\"x\": [[1, 2, 3]]}\n");
+                let ctx = format!("{backend} {model} {args:?}");
+                if backend == refuser {
+                    match &r.result {
+                        Err(RunnerError::Refused(m)) => {
+                            assert!(m.contains(why) && !m.contains('\n'), "{ctx}: {m}")
+                        }
+                        other => panic!("{ctx}: {other:?}"),
+                    }
+                    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""), "{ctx}");
+                    assert_eq!(r.unread, 19, "{ctx}: stdin was read");
+                } else if args == ["--describe"] {
+                    assert_eq!(r.result, Ok(Outcome::Exit(0)), "{ctx}: {}", r.stderr);
+                }
+            }
+        }
+    }
+    let r = run(
+        &OnnxTractRunner::new(),
+        "old-opset",
+        &[],
+        br#"{"x": [[1, 2, 3]]}"#,
+    );
+    assert_eq!(r.result, Ok(Outcome::Exit(0)), "{}", r.stderr);
+    assert!(r.stdout.contains("[2.0,4.0,6.0]"), "{}", r.stdout);
+}
+
+/// A case: the backend's name and its runner.
+type Case = fn(&'static str, Arc<dyn Runner>);
+
+/// Every case on each backend, each reached statically and through its plugin library
+/// (`<case>::<backend>::<static|plugin>`); the ort ones need ONNX Runtime (ignored when it is
+/// missing locally, failed under CI).
+fn main() {
+    let cases: &[(&str, Case)] = &[
+        (
+            "every_sample_on_every_backend_matches_the_reference",
+            every_sample_on_every_backend_matches_the_reference,
+        ),
+        (
+            "describe_matches_the_manifest",
+            describe_matches_the_manifest,
+        ),
+        (
+            "jsonl_answers_every_line_and_fails_at_the_end",
+            jsonl_answers_every_line_and_fails_at_the_end,
+        ),
+        (
+            "bad_requests_exit_1_with_a_message",
+            bad_requests_exit_1_with_a_message,
+        ),
+        (
+            "threads_option_gives_the_same_answers",
+            threads_option_gives_the_same_answers,
+        ),
+        (
+            "handmade_model_runs_and_unknown_ops_are_named",
+            handmade_model_runs_and_unknown_ops_are_named,
+        ),
+        (
+            "ort_is_available_wherever_it_is_found",
+            ort_is_available_wherever_it_is_found,
+        ),
+        (
+            "jsonl_refuses_a_line_over_the_memory_limit_and_goes_on",
+            jsonl_refuses_a_line_over_the_memory_limit_and_goes_on,
+        ),
+        (
+            "jsonl_stops_between_lines_at_the_time_limit",
+            jsonl_stops_between_lines_at_the_time_limit,
+        ),
+        (
+            "models_with_external_data_are_refused",
+            models_with_external_data_are_refused,
+        ),
+        (
+            "names_are_the_graphs_declared_ones",
+            names_are_the_graphs_declared_ones,
+        ),
+        (
+            "a_model_the_backend_cannot_load_is_refused_before_any_io",
+            a_model_the_backend_cannot_load_is_refused_before_any_io,
+        ),
+    ];
+    let mut suite = Suite::new();
+    for &(name, case) in cases {
+        for way in Way::ALL {
+            suite.test(format!("{name}::tract::{way}"), move || {
+                case("tract", runner("tract", way))
+            });
+            suite.needs(format!("{name}::ort::{way}"), &ORT, move || {
+                case("ort", runner("ort", way))
+            });
+        }
+    }
+    suite.run()
 }

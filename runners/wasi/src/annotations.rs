@@ -1,14 +1,18 @@
-//! The command's `wasi` annotation (Wasmer's `webc::metadata::annotations::Wasi`).
+//! The command's `wasi` annotation, decoded by the container's own typed struct
+//! ([`webc_container::manifest::Wasi`], the one definition the host also uses), which
+//! accepts what Wasmer's `webc::metadata::annotations::Wasi` accepts: kebab-case keys, a
+//! required `atom`, `null` read as absent; unknown keys — among them the snake_case
+//! `main_args`/`exec_name` of legacy files, which Wasmer ignores too — are ignored.
 
-use ciborium::Value;
+use webc_container::manifest::{CommandAnnotations, Wasi};
 use webc_runner_api::RunnerError;
 
-/// What a command's `wasi` annotation says. Unknown keys are ignored.
+/// What a command's `wasi` annotation says, as the runner uses it.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct WasiAnnotation {
     /// `wasi.atom`: the atom (already chosen by the host; validated only).
     pub(crate) atom: Option<String>,
-    /// `wasi.env`: `KEY=VALUE` entries, in order.
+    /// `wasi.env`: `KEY=VALUE` entries, in order (an entry without `=` is `KEY=`).
     pub(crate) env: Vec<(String, String)>,
     /// `wasi.main-args`: arguments placed before the user's.
     pub(crate) main_args: Vec<String>,
@@ -18,90 +22,40 @@ pub(crate) struct WasiAnnotation {
     pub(crate) exec_name: Option<String>,
 }
 
-fn invalid(key: &str, what: &str) -> RunnerError {
-    RunnerError::InvalidJob(format!("annotation `wasi.{key}` {what}"))
-}
-
-fn text(key: &str, v: Value) -> Result<String, RunnerError> {
-    match v {
-        Value::Text(s) => Ok(s),
-        _ => Err(invalid(key, "must be a string")),
-    }
-}
-
-fn texts(key: &str, v: Value) -> Result<Vec<String>, RunnerError> {
-    match v {
-        Value::Array(items) => items
-            .into_iter()
-            .map(|i| match i {
-                Value::Text(s) => Ok(s),
-                _ => Err(invalid(key, "must be a list of strings")),
-            })
-            .collect(),
-        _ => Err(invalid(key, "must be a list of strings")),
+impl From<Wasi> for WasiAnnotation {
+    fn from(w: Wasi) -> WasiAnnotation {
+        WasiAnnotation {
+            atom: Some(w.atom),
+            env: w
+                .env
+                .unwrap_or_default()
+                .into_iter()
+                .map(|item| match item.split_once('=') {
+                    Some((k, v)) => (k.to_owned(), v.to_owned()),
+                    None => (item, String::new()),
+                })
+                .collect(),
+            main_args: w.main_args.unwrap_or_default(),
+            cwd: w.cwd,
+            exec_name: w.exec_name,
+        }
     }
 }
 
 impl WasiAnnotation {
-    /// Parses the command annotations (a CBOR map; empty bytes mean no annotations).
+    /// Decodes the command annotations (a CBOR map; empty bytes mean no annotations) and
+    /// takes their `wasi` entry (absent or `null`: the defaults).
     pub(crate) fn parse(annotations: &[u8]) -> Result<WasiAnnotation, RunnerError> {
-        if annotations.is_empty() {
-            return Ok(WasiAnnotation::default());
-        }
-        let map: Value = ciborium::from_reader(annotations).map_err(|e| {
-            RunnerError::InvalidJob(format!("the command annotations are not valid CBOR: {e}"))
-        })?;
-        let Value::Map(entries) = map else {
-            return Err(RunnerError::InvalidJob(
-                "the command annotations are not a CBOR map".into(),
-            ));
-        };
-        let Some(wasi) = entries
-            .into_iter()
-            .find(|(k, _)| matches!(k, Value::Text(t) if t == "wasi"))
-            .map(|(_, v)| v)
-        else {
-            return Ok(WasiAnnotation::default());
-        };
-        let fields = match wasi {
-            Value::Map(fields) => fields,
-            Value::Null => return Ok(WasiAnnotation::default()),
-            _ => {
-                return Err(RunnerError::InvalidJob(
-                    "annotation `wasi` must be a map".into(),
-                ));
-            }
-        };
-        let mut out = WasiAnnotation::default();
-        for (k, v) in fields {
-            let Value::Text(key) = k else { continue };
-            // Wasmer writes absent optional fields as null.
-            if v.is_null() {
-                continue;
-            }
-            match key.as_str() {
-                "atom" => out.atom = Some(text("atom", v)?),
-                "env" => {
-                    out.env = texts("env", v)?
-                        .into_iter()
-                        .map(|item| match item.split_once('=') {
-                            Some((k, v)) => (k.to_owned(), v.to_owned()),
-                            None => (item, String::new()),
-                        })
-                        .collect();
-                }
-                "main-args" | "main_args" => out.main_args = texts("main-args", v)?,
-                "cwd" => out.cwd = Some(text("cwd", v)?),
-                "exec-name" | "exec_name" => out.exec_name = Some(text("exec-name", v)?),
-                _ => {}
-            }
-        }
-        Ok(out)
+        let decoded = CommandAnnotations::from_cbor(annotations)
+            .map_err(|e| RunnerError::InvalidJob(format!("bad command annotations: {e}")))?;
+        Ok(decoded.wasi.map(WasiAnnotation::from).unwrap_or_default())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use ciborium::Value;
+
     use super::*;
 
     fn cbor(v: &Value) -> Vec<u8> {
@@ -173,7 +127,11 @@ mod tests {
             ("exec-name", Value::Array(vec![]), "wasi.exec-name"),
             ("atom", Value::Bool(true), "wasi.atom"),
         ] {
-            let ann = Value::Map(vec![(t("wasi"), Value::Map(vec![(t(key), value)]))]);
+            let mut fields = vec![(t(key), value)];
+            if key != "atom" {
+                fields.push((t("atom"), t("main")));
+            }
+            let ann = Value::Map(vec![(t("wasi"), Value::Map(fields))]);
             match WasiAnnotation::parse(&cbor(&ann)) {
                 Err(RunnerError::InvalidJob(m)) => assert!(m.contains(named), "{m}"),
                 other => panic!("{key}: {other:?}"),
@@ -188,5 +146,43 @@ mod tests {
             WasiAnnotation::parse(&[0xff, 0x00]),
             Err(RunnerError::InvalidJob(_))
         ));
+    }
+
+    /// What Wasmer's `webc` 12 accepts: `atom` is required (its `Wasi::atom` is a plain
+    /// `String`), snake_case keys are unknown fields and ignored (`rename_all =
+    /// "kebab-case"`, no aliases), even when their values have another shape.
+    #[test]
+    fn accepts_what_wasmer_accepts() {
+        let ann = Value::Map(vec![(
+            t("wasi"),
+            Value::Map(vec![(t("main-args"), Value::Array(vec![t("x")]))]),
+        )]);
+        match WasiAnnotation::parse(&cbor(&ann)) {
+            Err(RunnerError::InvalidJob(m)) => {
+                assert!(m.contains("wasi") && m.contains("atom"), "{m}")
+            }
+            other => panic!("a wasi map without atom: {other:?}"),
+        }
+        let ann = Value::Map(vec![(
+            t("wasi"),
+            Value::Map(vec![
+                (t("atom"), t("main")),
+                (t("main_args"), t("--legacy as a string")),
+                (t("exec_name"), Value::Array(vec![t("old")])),
+                (t("package"), Value::Null),
+            ]),
+        )]);
+        assert_eq!(
+            WasiAnnotation::parse(&cbor(&ann)).unwrap(),
+            WasiAnnotation {
+                atom: Some("main".into()),
+                ..WasiAnnotation::default()
+            }
+        );
+        let ann = Value::Map(vec![(t("wasi"), Value::Null)]);
+        assert_eq!(
+            WasiAnnotation::parse(&cbor(&ann)).unwrap(),
+            WasiAnnotation::default()
+        );
     }
 }

@@ -24,10 +24,13 @@ pub(crate) enum Desc {
         /// wasmtime-wasi).
         nonblock: bool,
     },
-    /// A directory; `preopen` is its name when the program started with it.
+    /// A directory; `preopen` is its name when the program started with it; `root` when it
+    /// is the namespace root `/`, which has nothing above it (`..` there stays there, as in
+    /// POSIX), while `..` may never climb above any other directory descriptor.
     Dir {
         handle: Handle,
         preopen: Option<String>,
+        root: bool,
     },
 }
 
@@ -204,6 +207,18 @@ impl Ctx {
         }
     }
 
+    /// The directory behind `fd`, to resolve the relative `path` against: `EPERM` when
+    /// the path's `..` would climb above it (see [`confined`]).
+    pub(crate) fn dir_at(&self, fd: u32, path: &str) -> WasiResult<Handle> {
+        match self.fds.get(fd)? {
+            Desc::Dir { handle, root, .. } => {
+                confined(path, *root)?;
+                Ok(*handle)
+            }
+            _ => Err(Errno::BADF),
+        }
+    }
+
     /// The handle behind a file or directory descriptor (`BADF` for stdio).
     pub(crate) fn handle(&self, fd: u32) -> WasiResult<Handle> {
         self.fds.get(fd)?.handle().ok_or(Errno::BADF)
@@ -216,6 +231,27 @@ impl Ctx {
             let _ = fs.close(h);
         }
     }
+}
+
+/// A path resolved relative to a directory descriptor never climbs above that descriptor:
+/// as in wasmtime-wasi 48 (cap-std), a relative path one of whose `..` would leave it —
+/// even to come back in (`../dir/x`), even to a file that exists — is refused with `EPERM`
+/// before anything is looked up, whatever the call. The namespace root (`root`) has nothing
+/// above it: its `..` is itself, as in POSIX. Absolute paths are the file system's to refuse
+/// (`ENOTCAPABLE`). The check is lexical: a symlink's target is confined by the file system.
+pub(crate) fn confined(path: &str, root: bool) -> WasiResult<()> {
+    if root || path.starts_with('/') {
+        return Ok(());
+    }
+    let mut depth = 0usize;
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => depth = depth.checked_sub(1).ok_or(Errno::PERM)?,
+            _ => depth += 1,
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

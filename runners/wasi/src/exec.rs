@@ -163,6 +163,7 @@ pub(crate) fn descriptors<'a>(
         Desc::Dir {
             handle: cwd_handle,
             preopen: Some(".".into()),
+            root: rel.is_empty(),
         },
     )?;
     let root_handle = fs
@@ -173,6 +174,7 @@ pub(crate) fn descriptors<'a>(
         Desc::Dir {
             handle: root_handle,
             preopen: Some("/".into()),
+            root: true,
         },
     )?;
     Ok(opened)
@@ -209,7 +211,12 @@ fn module(
         _ => None,
     };
     let started = Instant::now();
-    let module = Module::new(&entry.engine, atom).map_err(|e| {
+    // Progress events (docs/writing-a-runner.md): a host may show "compiling <atom>" meanwhile.
+    let what = spec.atom_name.as_str();
+    tracing::info!(target: "webc::progress", phase = "compile", state = "start", what, bytes = atom.len() as u64);
+    let compiled = Module::new(&entry.engine, atom);
+    tracing::info!(target: "webc::progress", phase = "compile", state = "end", what);
+    let module = compiled.map_err(|e| {
         RunnerError::CannotExecute(format!("the atom is not a valid WebAssembly module: {e:#}"))
     })?;
     cache::count_compile();

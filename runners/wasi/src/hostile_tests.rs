@@ -157,6 +157,7 @@ fn random_calls_never_panic() {
             fds.push(Desc::Dir {
                 handle: tmp,
                 preopen: None,
+                root: false,
             })
             .unwrap();
             store.data_mut().fds = fds;

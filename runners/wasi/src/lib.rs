@@ -62,7 +62,7 @@
 //! `precompiled artifact rejected: <why>` — and [`stats`] counts compiles, hits, rejections
 //! and stores for the whole process.
 
-use webc_runner_api::{Job, OptionDoc, Outcome, Runner, RunnerError, RunnerInfo, Serves};
+use webc_runner_api::{Job, Outcome, Runner, RunnerError, RunnerInfo};
 
 mod annotations;
 mod cache;
@@ -76,10 +76,10 @@ mod wasi;
 
 pub use cache::{Stats, stats};
 
-/// The runner URI served (any version).
-pub const URI: &str = "https://webc.org/runner/wasi";
-/// The atom kind accepted.
-pub const ATOM_KIND: &str = "https://webc.org/kind/wasm";
+/// The atom kind accepted: [`webc_container::well_known::KIND_WASM`].
+pub use webc_container::well_known::KIND_WASM as ATOM_KIND;
+/// The runner URI served (any version): [`webc_container::well_known::RUNNER_WASI`].
+pub use webc_container::well_known::RUNNER_WASI as URI;
 
 /// The WASI runner. Construct with [`WasiRunner::default`] (or [`WasiRunner::new`]); it
 /// holds no state of its own (engines are process-wide), so one value can serve any number of
@@ -98,31 +98,25 @@ impl WasiRunner {
 
 impl Runner for WasiRunner {
     fn info(&self) -> RunnerInfo {
-        RunnerInfo {
-            name: "wasi".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            description: "WASI preview1 and wasi_unstable on wasmtime 48".into(),
-            serves: vec![Serves {
-                uri: URI.into(),
-                versions: "*".into(),
-            }],
-            atom_kinds: vec![ATOM_KIND.into()],
-            priority: 0,
-            options: vec![
-                OptionDoc {
-                    key: "fuel".into(),
-                    help: "meter execution: stop (trap) after about N wasm instructions".into(),
-                },
-                OptionDoc {
-                    key: "cache".into(),
-                    help: "on (default) | off: use the precompiled-module cache".into(),
-                },
-                OptionDoc {
-                    key: "max-fds".into(),
-                    help: "most descriptors the program may hold at once, stdio and preopens included (default 1024; at least 5); one more is EMFILE".into(),
-                },
-            ],
-        }
+        RunnerInfo::new(
+            "wasi",
+            env!("CARGO_PKG_VERSION"),
+            "WASI preview1 and wasi_unstable on wasmtime 48",
+        )
+        .serves(URI, "*")
+        .atom_kind(ATOM_KIND)
+        .option(
+            "fuel",
+            "meter execution: stop (trap) after about N wasm instructions",
+        )
+        .option(
+            "cache",
+            "on (default) | off: use the precompiled-module cache",
+        )
+        .option(
+            "max-fds",
+            "most descriptors the program may hold at once, stdio and preopens included (default 1024; at least 5); one more is EMFILE",
+        )
     }
 
     fn run(&self, job: Job<'_>) -> Result<Outcome, RunnerError> {

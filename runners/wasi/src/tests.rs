@@ -119,6 +119,7 @@ fn args_and_env() {
         let v = Value::Map(vec![(
             t("wasi"),
             Value::Map(vec![
+                (t("atom"), t("main")),
                 (
                     t("env"),
                     Value::Array(vec![t("GREETING=hi"), t("ONLY=manifest")]),
@@ -354,10 +355,16 @@ fn cwd_must_exist() {
         let mut s = spec();
         let v = ciborium::Value::Map(vec![(
             ciborium::Value::Text("wasi".into()),
-            ciborium::Value::Map(vec![(
-                ciborium::Value::Text("cwd".into()),
-                ciborium::Value::Text(cwd.into()),
-            )]),
+            ciborium::Value::Map(vec![
+                (
+                    ciborium::Value::Text("atom".into()),
+                    ciborium::Value::Text("main".into()),
+                ),
+                (
+                    ciborium::Value::Text("cwd".into()),
+                    ciborium::Value::Text(cwd.into()),
+                ),
+            ]),
         )]);
         ciborium::into_writer(&v, &mut s.annotations).unwrap();
         run_with(wat, s, &vfs, b"").result

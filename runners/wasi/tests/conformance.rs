@@ -1,8 +1,10 @@
-//! WASI conformance suite for [`webc_runner_wasi::WasiRunner`], run in-process.
+//! WASI conformance suite for [`webc_runner_wasi::WasiRunner`], run both ways: linked in,
+//! and as its dlopened plugin library (`webc_runner_testkit::both_ways`; build it first with
+//! `cargo build -p webc-runner-wasi-plugin`).
 //!
 //! Each case runs a C program (`tests/programs/*.c`, compiled to the committed `.wasm` by
 //! `scripts/build-wasi-tests.sh`) or a WAT module (`tests/wat/*.wat`) through
-//! `Runner::run` with a `webc_vfs` namespace that mirrors the wasmtime setup of its golden
+//! `Runner::run`, once per way, with a `webc_vfs` namespace that mirrors the wasmtime setup of its golden
 //! (the same fixture tree granted at the same guest paths), and compares the outcome and
 //! stdout (and stderr where asked) with `tests/goldens/<case>.out`. Goldens come from
 //! `wasmtime run` 48.0.8 where our semantics agree (`scripts/build-wasi-tests.sh --goldens`
@@ -65,7 +67,7 @@ cases! {
     deny_readonly_grant, deny_volume_writes, deny_memory_limit,
     deny_time_limit_loop, deny_time_limit_sleep, deny_time_limit_read,
     wat_p0_layouts, wat_p0_poll, wat_p1_layouts, wat_efault, wat_ilseq, wat_badflags, wat_readdir_tiny, wat_proc_raise,
-    wat_misaligned,
+    wat_misaligned, wat_dotdot_fd, wat_open_dir_write, wat_symlink_slash,
 }
 
 /// Every case has a test and a golden; every golden belongs to a case; reference outputs

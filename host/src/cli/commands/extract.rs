@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use webc_host::extract::{ExtractOptions, extract};
+use webc_host::extract::{ExtractOptions, extract_with_progress};
 
+use crate::cli::progress::ExtractProgress;
 use crate::cli::{CmdResult, human_size, open_package};
 
 /// Write a package's atoms and volumes to a directory.
@@ -92,7 +93,11 @@ impl ExtractCommand {
             },
             max_output: self.max_output,
         };
-        let summary = extract(&container, &self.dir, &options).with_context(|| {
+        // A bar of the bytes written, on a terminal, once the package has been checked.
+        let mut bar = ExtractProgress::new(&self.package);
+        let summary = extract_with_progress(&container, &self.dir, &options, &mut bar);
+        drop(bar);
+        let summary = summary.with_context(|| {
             format!(
                 "cannot extract {} to {}",
                 self.package.display(),

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
+use crate::cli::progress::{Indicator, PackProgress, short_name};
 use crate::cli::{CmdResult, human_size};
 
 /// Build a webc v3 package from a directory holding a wasmer.toml, or from an ONNX model.
@@ -44,19 +45,32 @@ pub struct PackCommand {
 impl PackCommand {
     /// Runs the command.
     pub fn execute(self) -> CmdResult {
-        let (package, source) = match (&self.onnx, &self.dir) {
-            (Some(model), _) => (
-                webc_pack::Package::from_onnx(model)
-                    .with_context(|| format!("cannot pack {}", model.display()))?,
-                model,
-            ),
-            (None, Some(dir)) => (
-                webc_pack::Package::from_dir(dir)
-                    .with_context(|| format!("cannot pack {}", dir.display()))?,
-                dir,
-            ),
+        // A spinner on a terminal: files and bytes read, then writing.
+        let (package, source, spinner) = match (&self.onnx, &self.dir) {
+            (Some(model), _) => {
+                let spinner = Indicator::spinner(format!("packing {}", short_name(model)));
+                (
+                    webc_pack::Package::from_onnx(model)
+                        .with_context(|| format!("cannot pack {}", model.display()))?,
+                    model,
+                    spinner,
+                )
+            }
+            (None, Some(dir)) => {
+                let mut progress = PackProgress::new(dir);
+                (
+                    webc_pack::Package::from_dir_with_progress(dir, &mut progress)
+                        .with_context(|| format!("cannot pack {}", dir.display()))?,
+                    dir,
+                    progress.indicator,
+                )
+            }
             (None, None) => anyhow::bail!("nothing to pack: give a directory or --onnx MODEL"),
         };
+        spinner.set_message(format!(
+            "packing {}: writing the package",
+            short_name(source)
+        ));
         let bytes = package
             .to_bytes()
             .with_context(|| format!("cannot pack {}", source.display()))?;
@@ -73,6 +87,7 @@ impl PackCommand {
         }
         webc_container::write::write_atomic(&out_path, &bytes)
             .with_context(|| format!("cannot write {}", out_path.display()))?;
+        drop(spinner);
         let mut out = std::io::stdout().lock();
         writeln!(
             out,

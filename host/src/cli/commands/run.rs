@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use webc_host::permissions::{self, Grants};
 use webc_host::registry::{DiscoveryOptions, Preferences, RunnerPreference};
-use webc_host::run::{EXIT_TIMEOUT, Host, Package, RunOptions, Stdio, outcome_exit_code};
+use webc_host::run::{EXIT_TIMEOUT, Host, Notes, Package, RunOptions, Stdio, outcome_exit_code};
 
 use crate::cli::CmdResult;
 
@@ -229,6 +229,13 @@ impl RunCommand {
             grants,
             preferences,
             runner_options,
+            // `note: …` on stderr, like the CLI's warnings silenced by `--quiet` (which
+            // lowers the log level to errors) and `WEBC_LOG=error`.
+            notes: Notes::to(|text| {
+                if tracing::enabled!(tracing::Level::WARN) {
+                    let _ = writeln!(std::io::stderr(), "note: {text}");
+                }
+            }),
         };
 
         let discovery = DiscoveryOptions {
@@ -243,7 +250,8 @@ impl RunCommand {
         let package = Package::open(&self.package)?;
         let plan = host.plan(&package, &options)?;
         if self.explain {
-            print_explain(&plan)?;
+            let order = host.fallback_order(&package, &options, &plan)?;
+            print_explain(&plan, &order)?;
             return Ok(ExitCode::SUCCESS);
         }
         let limit = plan.effective.limits.time;
@@ -317,14 +325,14 @@ fn dash_dash_after_package() -> bool {
         return false;
     };
     // Options before PKG take a value unless they are flags.
-    const FLAGS: [&str; 1] = ["--explain"];
+    const FLAGS: [&str; 3] = ["--explain", "--quiet", "-q"];
     let mut i = run + 1;
     while i < args.len() {
         let a = &args[i];
         if a == "--" {
             return false;
         }
-        if a.starts_with("--") {
+        if a.starts_with("--") || a == "-q" {
             i += if FLAGS.contains(&a.as_str()) || a.contains('=') {
                 1
             } else {
@@ -349,14 +357,32 @@ fn split_command(rest: &[String], dash_dash: bool) -> (Option<String>, Vec<Strin
     }
 }
 
-fn print_explain(plan: &webc_host::run::Plan) -> anyhow::Result<()> {
+fn print_explain(
+    plan: &webc_host::run::Plan,
+    order: &[webc_host::registry::Selected],
+) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "command:  {}", plan.command)?;
     writeln!(
         out,
-        "runner:   {} ({} {}, from {})",
-        plan.runner_uri, plan.selected.info.name, plan.selected.info.version, plan.selected.source
+        "runner:   {} ({} {}, from {}{})",
+        plan.runner_uri,
+        plan.selected.info.name,
+        plan.selected.info.version,
+        plan.selected.source,
+        if plan.selected.pinned {
+            "; pinned: no fallback"
+        } else {
+            ""
+        }
     )?;
+    for next in order.iter().skip(1) {
+        writeln!(
+            out,
+            "then:     {} {}, from {} (if the runners before refuse the atom)",
+            next.info.name, next.info.version, next.source
+        )?;
+    }
     writeln!(out, "atom:     {} ({})", plan.atom, plan.atom_kind)?;
     match &plan.declared {
         None => writeln!(

@@ -45,6 +45,8 @@ struct RunnerReport {
     serves: Vec<Serves>,
     atom_kinds: Vec<String>,
     priority: Option<i32>,
+    /// The engine it is built on, when it says (`tract`, `ort`).
+    backend: Option<String>,
     options: Vec<OptionDoc>,
     /// A path, or `static`.
     source: String,
@@ -103,6 +105,7 @@ fn report(registry: &Registry) -> Report {
                 serves: info.map(|i| i.serves.clone()).unwrap_or_default(),
                 atom_kinds: info.map(|i| i.atom_kinds.clone()).unwrap_or_default(),
                 priority: info.map(|i| i.priority),
+                backend: info.and_then(|i| i.backend.clone()),
                 options: info.map(|i| i.options.clone()).unwrap_or_default(),
                 source: e.source().to_string(),
                 origin: match e.source() {
@@ -175,6 +178,9 @@ fn print_human(out: &mut impl Write, report: &Report) -> std::io::Result<()> {
         }
         if let Some(p) = r.priority {
             writeln!(out, "    priority  {p}")?;
+        }
+        if let Some(b) = &r.backend {
+            writeln!(out, "    backend   {b}")?;
         }
         if !r.options.is_empty() {
             let keys: Vec<&str> = r.options.iter().map(|o| o.key.as_str()).collect();

@@ -4,7 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::cli::{CmdResult, EXIT_VERIFY_FAILED, open_package};
+use crate::cli::progress::{Indicator, short_name};
+use crate::cli::{CmdResult, EXIT_VERIFY_FAILED, human_size, open_package};
 
 /// Check every hash and structural promise a package makes.
 ///
@@ -25,7 +26,13 @@ impl VerifyCommand {
     /// Runs the command.
     pub fn execute(self) -> CmdResult {
         let container = open_package(&self.package)?;
+        let spinner = Indicator::spinner(format!(
+            "verifying {} ({})",
+            short_name(&self.package),
+            human_size(container.as_bytes().len() as u64)
+        ));
         let report = container.verify();
+        drop(spinner);
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for failure in &report.failures {
             writeln!(out, "failed: {failure}")?;

@@ -1,15 +1,18 @@
 //! `path_*`: calls relative to a directory descriptor, resolved by the file-system handle
-//! (which checks every permission and confines `..` and symlinks to the namespace).
+//! (which checks every permission and confines `..` and symlinks to the namespace). A path
+//! whose `..` would climb above the descriptor it is relative to is `EPERM` before that
+//! (`Ctx::dir_at`; the namespace root `/` has nothing above it), as in wasmtime-wasi 48.
 //!
 //! `path_open` maps as wasmtime-wasi 48 does: the `fd_read` right asks for reading and the
 //! `fd_write` right for writing, a handle not opened for writing is always readable, and
-//! `creat`/`trunc` imply writing; `fdflags::append` opens in append mode, `nonblock` is
+//! `creat`/`trunc` imply writing; the `fd_write` right on a directory is `EISDIR` (with
+//! `oflags::directory` or without); `fdflags::append` opens in append mode, `nonblock` is
 //! recorded, and the `sync` family is refused with `ENOTSUP`; `oflags::directory` with
 //! `creat`, `excl` or `trunc` is `EINVAL`. Paths must be UTF-8 (`EILSEQ`). A program that
 //! already holds `max-fds` descriptors gets `EMFILE`, before the host opens anything.
 
 use wasmtime::Linker;
-use webc_runner_api::fs::{FileType, OpenOptions};
+use webc_runner_api::fs::{FileType, Handle, OpenOptions};
 
 use super::fd::{set_times, write_filestat};
 use super::{Abi, fdflags, flags, func, rights, u};
@@ -48,7 +51,7 @@ fn path_open(
     let fdfl = flags(fdfl, fdflags::ALL)?;
     let path = mem.str(path.0, path.1)?;
     let dir = match ctx.fds.get(fd)? {
-        Desc::Dir { handle, .. } => *handle,
+        Desc::Dir { .. } => ctx.dir_at(fd, path)?,
         Desc::File { .. } => return Err(Errno::NOTDIR),
         _ => return Err(Errno::BADF),
     };
@@ -80,9 +83,15 @@ fn path_open(
     let fs = ctx.fs();
     let handle = fs.open(dir, path, opts)?;
     let desc = match fs.handle_info(handle) {
+        Ok(info) if info.filetype == Some(FileType::Directory) && want_write => {
+            // A directory is never written through a descriptor (wasmtime-wasi 48).
+            let _ = fs.close(handle);
+            return Err(Errno::ISDIR);
+        }
         Ok(info) if info.filetype == Some(FileType::Directory) => Desc::Dir {
             handle,
             preopen: None,
+            root: false,
         },
         Ok(_) => Desc::File {
             handle,
@@ -103,14 +112,30 @@ fn path_open(
     mem.write_u32(ret, new_fd)
 }
 
+/// `path_symlink`. A new path ending in `/` names a directory, which a symlink cannot be,
+/// so nothing is created: what is there decides the error, as wasmtime-wasi 48 answers —
+/// nothing (or a dangling symlink) `ENOENT`, a directory `EEXIST`, anything else `ENOTDIR`.
+fn symlink(ctx: &mut Ctx, target: &str, dir: Handle, path: &str) -> WasiResult<()> {
+    let name = path.trim_end_matches('/');
+    if name.len() == path.len() || name.is_empty() {
+        return Ok(ctx.fs().symlink(target, dir, path)?);
+    }
+    let st = ctx.fs().stat(dir, name, true)?;
+    Err(if st.filetype == Some(FileType::Directory) {
+        Errno::EXIST
+    } else {
+        Errno::NOTDIR
+    })
+}
+
 pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
     func!(
         linker,
         abi,
         "path_create_directory",
         |ctx, mem, fd: i32, p: i32, pl: i32| {
-            let dir = ctx.dir(u(fd))?;
             let path = mem.str(u(p), u(pl))?;
+            let dir = ctx.dir_at(u(fd), path)?;
             Ok(ctx.fs().mkdir(dir, path)?)
         }
     );
@@ -120,8 +145,9 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         "path_filestat_get",
         |ctx, mem, fd: i32, lookup: i32, p: i32, pl: i32, ret: i32| {
             let follow = follow(lookup)?;
-            let dir = ctx.dir(u(fd))?;
-            let st = ctx.fs().stat(dir, mem.str(u(p), u(pl))?, follow)?;
+            let path = mem.str(u(p), u(pl))?;
+            let dir = ctx.dir_at(u(fd), path)?;
+            let st = ctx.fs().stat(dir, path, follow)?;
             write_filestat(abi, mem, u(ret), &st)
         }
     );
@@ -132,8 +158,8 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         |ctx, mem, fd: i32, lookup: i32, p: i32, pl: i32, atim: i64, mtim: i64, fst: i32| {
             let follow = follow(lookup)?;
             let (a, m) = set_times(atim, mtim, fst)?;
-            let dir = ctx.dir(u(fd))?;
             let path = mem.str(u(p), u(pl))?;
+            let dir = ctx.dir_at(u(fd), path)?;
             Ok(ctx.fs().set_times_at(dir, path, follow, a, m)?)
         }
     );
@@ -143,10 +169,10 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         "path_link",
         |ctx, mem, old_fd: i32, lookup: i32, op: i32, opl: i32, new_fd: i32, np: i32, npl: i32| {
             let follow = follow(lookup)?;
-            let src = ctx.dir(u(old_fd))?;
-            let dst = ctx.dir(u(new_fd))?;
             let old = mem.str(u(op), u(opl))?;
             let new = mem.str(u(np), u(npl))?;
+            let src = ctx.dir_at(u(old_fd), old)?;
+            let dst = ctx.dir_at(u(new_fd), new)?;
             Ok(ctx.fs().link(src, old, dst, new, follow)?)
         }
     );
@@ -184,8 +210,9 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         abi,
         "path_readlink",
         |ctx, mem, fd: i32, p: i32, pl: i32, buf: i32, len: i32, ret: i32| {
-            let dir = ctx.dir(u(fd))?;
-            let target = ctx.fs().readlink(dir, mem.str(u(p), u(pl))?)?;
+            let path = mem.str(u(p), u(pl))?;
+            let dir = ctx.dir_at(u(fd), path)?;
+            let target = ctx.fs().readlink(dir, path)?;
             let bytes = target.as_bytes();
             let n = bytes.len().min(u(len) as usize);
             mem.range(u(ret), 4)?;
@@ -198,8 +225,9 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         abi,
         "path_remove_directory",
         |ctx, mem, fd: i32, p: i32, pl: i32| {
-            let dir = ctx.dir(u(fd))?;
-            Ok(ctx.fs().rmdir(dir, mem.str(u(p), u(pl))?)?)
+            let path = mem.str(u(p), u(pl))?;
+            let dir = ctx.dir_at(u(fd), path)?;
+            Ok(ctx.fs().rmdir(dir, path)?)
         }
     );
     func!(
@@ -207,10 +235,10 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         abi,
         "path_rename",
         |ctx, mem, fd: i32, op: i32, opl: i32, new_fd: i32, np: i32, npl: i32| {
-            let src = ctx.dir(u(fd))?;
-            let dst = ctx.dir(u(new_fd))?;
             let old = mem.str(u(op), u(opl))?;
             let new = mem.str(u(np), u(npl))?;
+            let src = ctx.dir_at(u(fd), old)?;
+            let dst = ctx.dir_at(u(new_fd), new)?;
             Ok(ctx.fs().rename(src, old, dst, new)?)
         }
     );
@@ -219,10 +247,10 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         abi,
         "path_symlink",
         |ctx, mem, op: i32, opl: i32, fd: i32, np: i32, npl: i32| {
-            let dir = ctx.dir(u(fd))?;
             let target = mem.str(u(op), u(opl))?;
             let path = mem.str(u(np), u(npl))?;
-            Ok(ctx.fs().symlink(target, dir, path)?)
+            let dir = ctx.dir_at(u(fd), path)?;
+            symlink(ctx, target, dir, path)
         }
     );
     func!(
@@ -230,8 +258,9 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         abi,
         "path_unlink_file",
         |ctx, mem, fd: i32, p: i32, pl: i32| {
-            let dir = ctx.dir(u(fd))?;
-            Ok(ctx.fs().unlink(dir, mem.str(u(p), u(pl))?)?)
+            let path = mem.str(u(p), u(pl))?;
+            let dir = ctx.dir_at(u(fd), path)?;
+            Ok(ctx.fs().unlink(dir, path)?)
         }
     );
     Ok(())

@@ -3,13 +3,15 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ciborium::Value;
 use sha2::{Digest as _, Sha256};
 use webc_container::write::{Directory, Entry, Writer};
 use webc_container::{Container, Version};
-use webc_runner_api::{Job, JobSpec, Limits, Outcome, Runner as _};
+use webc_runner_api::{Job, JobSpec, Limits, Outcome, Runner};
+use webc_runner_testkit::{Way, both_ways};
 use webc_runner_wasi::WasiRunner;
 use webc_vfs::{Mode, VfsBuilder};
 
@@ -429,6 +431,11 @@ fn annotations_cbor(a: Option<Annotations>) -> Vec<u8> {
 
 /// Runs a case through [`WasiRunner`] in-process.
 pub fn run_ours(case: &Case) -> Run {
+    run_with(case, &WasiRunner::default())
+}
+
+/// Runs a case through `runner`: the static [`WasiRunner`] or its dlopened plugin.
+pub fn run_with(case: &Case, runner: &dyn Runner) -> Run {
     let atom = module(case.program);
     let tree = build_fixture(case.fixture);
     let mut b = VfsBuilder::new();
@@ -472,7 +479,7 @@ pub fn run_ours(case: &Case) -> Run {
         stdout: &mut stdout,
         stderr: &mut stderr,
     };
-    let outcome = match WasiRunner::default().run(job) {
+    let outcome = match runner.run(job) {
         Ok(Outcome::Exit(n)) => format!("exit {n}"),
         Ok(Outcome::Trap) => "trap".to_owned(),
         Ok(Outcome::Timeout) => "timeout".to_owned(),
@@ -675,7 +682,9 @@ pub fn diff(expected: &[u8], actual: &[u8]) -> String {
     out
 }
 
-/// Runs a case through our runner and compares with its golden.
+/// Runs a case through our runner both ways — the statically linked [`WasiRunner`], then its
+/// plugin library `libwebc_runner_wasi.so` through the ABI boundary — and compares each run
+/// with the golden; a failure names the way(s) that failed.
 pub fn check(case: &Case) {
     let path = match case.golden {
         Golden::SameAs(other) => golden_path(other, "out"),
@@ -688,7 +697,27 @@ pub fn check(case: &Case) {
         )
     });
     let expected = parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let actual = run_ours(case);
+    let failed: Vec<String> = both_ways(Arc::new(WasiRunner::default()), "webc_runner_wasi")
+        .into_iter()
+        .filter_map(|(way, runner)| compare(case, way, &expected, &run_with(case, &*runner)))
+        .collect();
+    if !failed.is_empty() {
+        panic!(
+            "case {} ({}) does not match {}:\n{}",
+            case.name,
+            match case.golden {
+                Golden::Wasmtime => "golden from wasmtime",
+                Golden::Ours { .. } => "our golden",
+                Golden::SameAs(_) => "wasmtime's golden of the host-directory case",
+            },
+            path.display(),
+            failed.join("\n"),
+        );
+    }
+}
+
+/// What differs between `expected` and the run `way` (None: nothing).
+fn compare(case: &Case, way: Way, expected: &Run, actual: &Run) -> Option<String> {
     let mut problems = String::new();
     if expected.outcome != actual.outcome {
         problems.push_str(&format!(
@@ -708,18 +737,15 @@ pub fn check(case: &Case) {
             diff(&expected.stderr, &actual.stderr)
         ));
     }
-    if !problems.is_empty() {
-        panic!(
-            "case {} ({}) does not match {}:\n{problems}--- our stdout:\n{}\n--- our stderr:\n{}",
-            case.name,
-            match case.golden {
-                Golden::Wasmtime => "golden from wasmtime",
-                Golden::Ours { .. } => "our golden",
-                Golden::SameAs(_) => "wasmtime's golden of the host-directory case",
+    (!problems.is_empty()).then(|| {
+        format!(
+            "=== through the {way} runner{}:\n{problems}--- our stdout ({way}):\n{}\n--- our stderr ({way}):\n{}",
+            match way {
+                Way::Static => " (WasiRunner linked in)",
+                Way::Plugin => " (libwebc_runner_wasi.so, dlopened)",
             },
-            path.display(),
             String::from_utf8_lossy(&actual.stdout),
             String::from_utf8_lossy(&actual.stderr),
-        );
-    }
+        )
+    })
 }

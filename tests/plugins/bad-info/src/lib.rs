@@ -7,15 +7,7 @@ struct EmptyInfo;
 
 impl Runner for EmptyInfo {
     fn info(&self) -> RunnerInfo {
-        RunnerInfo {
-            name: String::new(),
-            version: "0.0.0".into(),
-            description: "describes nothing".into(),
-            serves: Vec::new(),
-            atom_kinds: Vec::new(),
-            priority: 0,
-            options: Vec::new(),
-        }
+        RunnerInfo::new("", "0.0.0", "describes nothing")
     }
 
     fn run(&self, _job: Job<'_>) -> Result<Outcome, RunnerError> {

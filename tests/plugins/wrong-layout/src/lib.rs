@@ -1,5 +1,5 @@
 //! Test-only plugin: exports a `webc_runner` root module with the host's own interface
-//! version (read from the main workspace's `Cargo.toml` by `build.rs`) but a different
+//! version (`webc_runner_api::abi::INTERFACE_VERSION`) but a different
 //! layout: `info` takes an argument and returns a number. The host must refuse it with
 //! `LoadError::Layout`, without calling anything in it.
 
@@ -25,7 +25,7 @@ impl RootModule for RunnerModRef {
     abi_stable::declare_root_module_statics! {RunnerModRef}
     const BASE_NAME: &'static str = "webc_runner";
     const NAME: &'static str = "webc_runner";
-    const VERSION_STRINGS: VersionStrings = VersionStrings::new(env!("WEBC_INTERFACE_VERSION"));
+    const VERSION_STRINGS: VersionStrings = VersionStrings::new(webc_runner_api::abi::INTERFACE_VERSION);
 }
 
 extern "C" fn info(x: u32) -> u64 {
