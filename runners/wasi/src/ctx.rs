@@ -1,12 +1,20 @@
 //! Per-run state kept in the wasmtime `Store`: the descriptor table, args, env, stdio, the
-//! file-system handle, clocks and limits.
+//! file-system handle, clocks and limits (`Ctx`, the WASI runner's own store data), and
+//! its public face for other runners (`WasiCtx`, built by `WasiCtxBuilder`).
+//!
+//! The job's file system and stdio are borrowed for the job (`Job<'a>`) but a wasmtime
+//! store's data must be `'static`, so their lifetime is erased, in one place ([`with_io`]):
+//! see there for why that is sound.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
+use std::rc::Rc;
 use std::time::Instant;
 
 use wasmtime::Memory;
 use webc_runner_api::fs::{FileSystem, Handle};
+use webc_runner_api::{Job, JobSpec};
 
 use crate::errno::{Errno, WasiResult};
 use crate::limits::Limiter;
@@ -47,7 +55,7 @@ impl Desc {
 /// Descriptors a program may hold at once unless the `max-fds` runner option says otherwise
 /// (stdio and the preopens included, as `RLIMIT_NOFILE` counts them; Linux's default soft
 /// limit).
-pub(crate) const DEFAULT_MAX_FDS: u32 = 1024;
+pub const DEFAULT_MAX_FDS: u32 = 1024;
 
 /// The descriptor table. Numbers are assigned as wasmtime-wasi's preview1 adapter assigns
 /// them: the highest previously freed number first, else one past the highest in use. At
@@ -127,9 +135,60 @@ impl FdTable {
         Ok(())
     }
 
-    /// Removes every descriptor, returning the file-system handles still open.
+    /// Puts `desc` at the lowest free number at least `min` (POSIX `dup`, `F_DUPFD`).
+    pub(crate) fn push_at_least(&mut self, desc: Desc, min: u32) -> WasiResult<u32> {
+        if self.is_full() {
+            return Err(Errno::MFILE);
+        }
+        let mut fd = min;
+        while self.used.contains_key(&fd) {
+            fd = fd.checked_add(1).ok_or(Errno::MFILE)?;
+        }
+        self.insert_free(fd, desc);
+        Ok(fd)
+    }
+
+    /// Puts `desc` at `fd`, which must be free (`BADF` otherwise: the caller closed it).
+    pub(crate) fn push_at(&mut self, fd: u32, desc: Desc) -> WasiResult<()> {
+        if self.used.contains_key(&fd) {
+            return Err(Errno::BADF);
+        }
+        if self.is_full() {
+            return Err(Errno::MFILE);
+        }
+        self.insert_free(fd, desc);
+        Ok(())
+    }
+
+    /// Inserts at the free number `fd`; the numbers skipped between the highest in use and
+    /// `fd` become free ones, so `push` numbers as if they had been used and closed.
+    fn insert_free(&mut self, fd: u32, desc: Desc) {
+        let next = self
+            .used
+            .last_key_value()
+            .map_or(0, |(&last, _)| last.saturating_add(1));
+        self.free.extend(next..fd);
+        self.free.remove(&fd);
+        self.used.insert(fd, desc);
+    }
+
+    /// The lowest descriptor for which `pred` holds.
+    pub(crate) fn find(&self, pred: impl Fn(&Desc) -> bool) -> Option<u32> {
+        self.used.iter().find(|(_, d)| pred(d)).map(|(&fd, _)| fd)
+    }
+
+    /// Whether a descriptor other than any removed one still refers to `handle` (a
+    /// duplicate shares its open file description).
+    pub(crate) fn shares(&self, handle: Handle) -> bool {
+        self.used.values().any(|d| d.handle() == Some(handle))
+    }
+
+    /// Removes every descriptor, returning the file-system handles still open (each once,
+    /// however many duplicates referred to it).
     pub(crate) fn drain_handles(&mut self) -> Vec<Handle> {
-        let handles = self.used.values().filter_map(Desc::handle).collect();
+        let mut handles: Vec<Handle> = self.used.values().filter_map(Desc::handle).collect();
+        handles.sort_by_key(|h| h.0);
+        handles.dedup();
         self.used.clear();
         self.free.clear();
         handles
@@ -142,24 +201,121 @@ impl FdTable {
     }
 }
 
-/// The job's borrowed resources with their lifetime erased (see `exec::erase`).
-pub(crate) struct JobIo {
-    pub(crate) fs: &'static dyn FileSystem,
-    pub(crate) stdin: &'static mut (dyn Read + Send),
-    pub(crate) stdout: &'static mut (dyn Write + Send),
-    pub(crate) stderr: &'static mut (dyn Write + Send),
+/// A job's file system and standard streams, as the host lends them for one run
+/// ([`JobIo::from_job`] splits them off a [`Job`]). [`WasiCtxBuilder::run`](crate::WasiCtxBuilder::run) takes them.
+pub struct JobIo<'a> {
+    /// The program's file system.
+    pub fs: &'a dyn FileSystem,
+    /// Standard input (fd 0).
+    pub stdin: &'a mut (dyn Read + Send),
+    /// Standard output (fd 1).
+    pub stdout: &'a mut (dyn Write + Send),
+    /// Standard error (fd 2).
+    pub stderr: &'a mut (dyn Write + Send),
 }
 
-impl std::fmt::Debug for JobIo {
+impl<'a> JobIo<'a> {
+    /// Splits a job into its spec, its atom's bytes and its I/O.
+    pub fn from_job(job: Job<'a>) -> (JobSpec, &'a [u8], JobIo<'a>) {
+        let Job {
+            spec,
+            atom,
+            fs,
+            stdin,
+            stdout,
+            stderr,
+        } = job;
+        let io = JobIo {
+            fs,
+            stdin,
+            stdout,
+            stderr,
+        };
+        (spec, atom, io)
+    }
+}
+
+impl std::fmt::Debug for JobIo<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JobIo").finish_non_exhaustive()
     }
 }
 
+/// Whether the [`with_io`] scope that erased a [`JobIo`]'s lifetime is still running. Not
+/// `Send` (an `Rc`): what holds one stays on the scope's thread.
+#[derive(Debug, Clone)]
+pub(crate) struct Live(Rc<Cell<bool>>);
+
+impl Live {
+    pub(crate) fn get(&self) -> bool {
+        self.0.get()
+    }
+}
+
+/// Marks the scope ended when dropped (on return and on unwinding).
+struct Revoke(Live);
+
+impl Drop for Revoke {
+    fn drop(&mut self) {
+        self.0.0.set(false);
+    }
+}
+
+/// Runs `f` with `io`'s lifetime erased, so it can live in a wasmtime `Store` (whose data
+/// must be `'static`). The one place the lifetime is erased.
+///
+/// Sound because the erased references are only ever used while this call runs, by either
+/// of the two holders `f` may move them into:
+/// - the WASI runner's own [`Ctx`], in a `Store` that is a local of `exec::run_module`,
+///   dropped before it returns (on unwinding too); no value that could hold the references
+///   outlives that store (the engine and linker are process-wide but their host functions
+///   capture only `Copy` data and reach the context through the store; the epoch callback
+///   captures an `Instant`);
+/// - a public [`WasiCtx`], which may escape `f` (it is `'static`), but carries the [`Live`]
+///   flag returned here and checks it before every use of the references (host calls and
+///   its own methods); the flag turns false when this function returns or unwinds, and
+///   `Live` is not `Send`, so a `WasiCtx` never leaves this thread: no use can be in
+///   progress when the scope ends (every frame using it sits above this one), and every
+///   later use finds the flag false and fails instead.
+///
+/// `io` is moved in, so the caller cannot use the references meanwhile.
+pub(crate) fn with_io<'a, R>(io: JobIo<'a>, f: impl FnOnce(JobIo<'static>, Live) -> R) -> R {
+    let live = Live(Rc::new(Cell::new(true)));
+    let _revoke = Revoke(live.clone());
+    let JobIo {
+        fs,
+        stdin,
+        stdout,
+        stderr,
+    } = io;
+    // SAFETY: only the lifetimes change (same fat-pointer layout); the references are used
+    // only while this call runs, as the function's documentation argues.
+    let io = unsafe {
+        JobIo {
+            fs: std::mem::transmute::<&'a (dyn FileSystem + 'a), &'static (dyn FileSystem + 'static)>(
+                fs,
+            ),
+            stdin: std::mem::transmute::<
+                &'a mut (dyn Read + Send + 'a),
+                &'static mut (dyn Read + Send + 'static),
+            >(stdin),
+            stdout: std::mem::transmute::<
+                &'a mut (dyn Write + Send + 'a),
+                &'static mut (dyn Write + Send + 'static),
+            >(stdout),
+            stderr: std::mem::transmute::<
+                &'a mut (dyn Write + Send + 'a),
+                &'static mut (dyn Write + Send + 'static),
+            >(stderr),
+        }
+    };
+    f(io, live)
+}
+
 /// The store data of one run.
 #[derive(Debug)]
 pub(crate) struct Ctx {
-    pub(crate) io: JobIo,
+    pub(crate) io: JobIo<'static>,
     /// argv, each without its NUL.
     pub(crate) args: Vec<String>,
     /// environ entries `KEY=VALUE`, each without its NUL.
@@ -224,6 +380,47 @@ impl Ctx {
         self.fds.get(fd)?.handle().ok_or(Errno::BADF)
     }
 
+    /// Closes `fd`; its file-system handle is closed with the last descriptor referring
+    /// to it (duplicates share one).
+    pub(crate) fn close_fd(&mut self, fd: u32) -> WasiResult<()> {
+        match self.fds.remove(fd)?.handle() {
+            Some(h) if !self.fds.shares(h) => Ok(self.fs().close(h)?),
+            _ => Ok(()),
+        }
+    }
+
+    /// A new descriptor for what `fd` refers to (the same open file description: offset,
+    /// append mode), at the lowest free number at least `min`, or exactly at `to` (closing
+    /// what was there first). A duplicated preopen is not a preopen.
+    pub(crate) fn dup(&mut self, fd: u32, at: DupAt) -> WasiResult<u32> {
+        let mut desc = self.fds.get(fd)?.clone();
+        if let Desc::Dir { preopen, .. } = &mut desc {
+            *preopen = None;
+        }
+        match at {
+            DupAt::LowestFrom(min) => self.fds.push_at_least(desc, min),
+            DupAt::Exactly(to) if to == fd => Ok(to),
+            DupAt::Exactly(to) => {
+                if self.fds.contains(to) {
+                    self.close_fd(to)?;
+                }
+                self.fds.push_at(to, desc)?;
+                Ok(to)
+            }
+        }
+    }
+
+    /// What `fd` is.
+    pub(crate) fn kind(&self, fd: u32) -> WasiResult<FdKind> {
+        Ok(match self.fds.get(fd)? {
+            Desc::Stdin => FdKind::Stdin,
+            Desc::Stdout => FdKind::Stdout,
+            Desc::Stderr => FdKind::Stderr,
+            Desc::File { .. } => FdKind::File,
+            Desc::Dir { .. } => FdKind::Directory,
+        })
+    }
+
     /// Closes every file-system handle the program still holds.
     pub(crate) fn close_all(&mut self) {
         let fs = self.io.fs;
@@ -231,6 +428,32 @@ impl Ctx {
             let _ = fs.close(h);
         }
     }
+}
+
+/// Where [`WasiCtx::dup`](crate::WasiCtx::dup) puts the new descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DupAt {
+    /// The lowest free number at least this (`dup` is `LowestFrom(0)`, `fcntl(F_DUPFD, n)`
+    /// is `LowestFrom(n)`).
+    LowestFrom(u32),
+    /// Exactly this number, closing the descriptor there first (`dup2`, `dup3`); the same
+    /// number as the source is the source, unchanged.
+    Exactly(u32),
+}
+
+/// What a descriptor refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FdKind {
+    /// The job's stdin (fd 0 unless renumbered): a character device to the program.
+    Stdin,
+    /// The job's stdout.
+    Stdout,
+    /// The job's stderr.
+    Stderr,
+    /// A non-directory opened through the file system.
+    File,
+    /// A directory (the preopens included).
+    Directory,
 }
 
 /// A path resolved relative to a directory descriptor never climbs above that descriptor:
@@ -284,6 +507,36 @@ mod tests {
         assert_eq!(t.get(6), Err(Errno::BADF));
         assert_eq!(t.push(f(7)).unwrap(), 6);
         assert_eq!(t.remove(42), Err(Errno::BADF));
+    }
+
+    #[test]
+    fn duplicates_take_the_lowest_free_number_and_share_handles() {
+        let mut t = FdTable::with_max(8);
+        for d in [Desc::Stdin, Desc::Stdout, Desc::Stderr] {
+            t.push(d).unwrap();
+        }
+        let f = |h| Desc::File {
+            handle: Handle(h),
+            nonblock: false,
+        };
+        assert_eq!(t.push(f(1)).unwrap(), 3);
+        assert_eq!(t.push_at_least(f(1), 0).unwrap(), 4);
+        assert_eq!(t.push_at_least(f(1), 6).unwrap(), 6);
+        // 5 was skipped: it is free, and `push` (highest freed first) takes it.
+        assert_eq!(t.push(f(2)).unwrap(), 5);
+        assert_eq!(t.push(f(3)).unwrap(), 7);
+        assert_eq!(t.push_at(7, f(4)), Err(Errno::BADF));
+        assert_eq!(t.push_at(9, f(4)), Err(Errno::MFILE));
+        t.remove(3).unwrap();
+        assert!(t.shares(Handle(1)));
+        t.remove(4).unwrap();
+        t.remove(6).unwrap();
+        assert!(!t.shares(Handle(1)));
+        assert_eq!(t.push_at(10, f(4)), Ok(()));
+        assert_eq!(t.find(|d| d == &f(4)), Some(10));
+        let mut handles = t.drain_handles();
+        handles.sort_by_key(|h| h.0);
+        assert_eq!(handles, [Handle(2), Handle(3), Handle(4)]);
     }
 
     #[test]

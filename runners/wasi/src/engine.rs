@@ -1,4 +1,5 @@
-//! Process-wide engines, one per configuration, each with its WASI linkers built once.
+//! Process-wide engines, one per configuration, each with its WASI linkers built once
+//! (public: another wasmtime runner shares them, and so the precompiled-module cache).
 //!
 //! A linker is built on first need for the WASI module names a program imports (preview1
 //! alone, preview0 alone, or both), so a process that runs one preview1 program defines
@@ -9,19 +10,31 @@ use std::sync::OnceLock;
 
 use sha2::{Digest, Sha256};
 use wasmtime::{Config, Engine, Linker};
+use webc_runner_api::{JobSpec, RunnerError};
 
 use crate::ctx::Ctx;
 use crate::wasi::Abi;
 
 /// The settings that change compiled code (and so select an engine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct EngineKey {
+pub struct EngineKey {
     /// Fuel metering (`--runner-opt fuel=N`).
-    pub(crate) fuel: bool,
+    pub fuel: bool,
     /// Epoch interruption (a time limit is set). Off otherwise: the checks it compiles into
     /// every loop and function entry cost ~10 % of a cold start and some run time, and a
     /// timed and an untimed run of one atom then keep separate artifacts.
-    pub(crate) epochs: bool,
+    pub epochs: bool,
+}
+
+impl EngineKey {
+    /// The engine a job needs: fuel when `options.fuel` is set, epochs when the job has a
+    /// time limit.
+    pub fn for_job(spec: &JobSpec, options: &crate::Options) -> EngineKey {
+        EngineKey {
+            fuel: options.fuel.is_some(),
+            epochs: spec.limits.time.is_some(),
+        }
+    }
 }
 
 /// Which WASI modules a linker defines.
@@ -46,8 +59,8 @@ impl Imports {
     }
 }
 
-/// An engine with its lazily built linkers and fingerprint.
-pub(crate) struct EngineEntry {
+/// A process-wide engine with its fingerprint (and the WASI runner's lazily built linkers).
+pub struct EngineEntry {
     pub(crate) engine: Engine,
     key: EngineKey,
     linkers: [OnceLock<Result<Linker<Ctx>, String>>; 3],
@@ -97,13 +110,23 @@ impl EngineEntry {
         })
     }
 
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The configuration it was made for.
+    pub fn key(&self) -> EngineKey {
+        self.key
+    }
+
     /// The linker defining `imports`.
     pub(crate) fn linker(&self, imports: Imports) -> Result<&Linker<Ctx>, String> {
         self.linkers[imports.index()]
             .get_or_init(|| {
                 let mut linker = Linker::new(&self.engine);
                 for &abi in imports.abis() {
-                    crate::wasi::add_to_linker(&mut linker, abi)
+                    crate::wasi::add_to_runner_linker(&mut linker, abi)
                         .map_err(|e| format!("cannot define the WASI imports: {e}"))?;
                 }
                 Ok(linker)
@@ -112,8 +135,9 @@ impl EngineEntry {
             .map_err(Clone::clone)
     }
 
-    /// SHA-256 of wasmtime's precompile-compatibility hash of this engine (and our key).
-    pub(crate) fn fingerprint(&self) -> [u8; 32] {
+    /// SHA-256 of wasmtime's precompile-compatibility hash of this engine (and our key):
+    /// the precompiled-module cache keeps artifacts per fingerprint.
+    pub fn fingerprint(&self) -> [u8; 32] {
         *self.fingerprint.get_or_init(|| {
             let mut h = ShaHasher(Sha256::new());
             self.engine.precompile_compatibility_hash().hash(&mut h);
@@ -130,4 +154,14 @@ pub(crate) fn get(key: EngineKey) -> Result<&'static EngineEntry, String> {
     cell.get_or_init(|| EngineEntry::new(key))
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// The process-wide engine for `key`, created on first use and shared by every later run
+/// (of any runner linking this crate).
+///
+/// # Errors
+///
+/// [`RunnerError::Unavailable`] when wasmtime cannot create the engine.
+pub fn engine(key: EngineKey) -> Result<&'static EngineEntry, RunnerError> {
+    get(key).map_err(RunnerError::Unavailable)
 }

@@ -1,4 +1,5 @@
-//! WASI preview1 `errno` values.
+//! WASI preview1 `errno` values (public: another runner returns them too; musl built for
+//! Emscripten numbers its errnos as WASI does, so they pass to such a guest unchanged).
 //!
 //! The file-system handle's [`webc_runner_api::fs::Errno`] already uses WASI's numbering, so
 //! its values pass through unchanged ([`Errno::from`]); the constants here add the numbers
@@ -6,49 +7,52 @@
 
 use webc_runner_api::fs::Errno as FsErrno;
 
-/// A WASI errno (never `SUCCESS`: success is `Ok`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Errno(pub(crate) u16);
+/// A WASI errno (never `SUCCESS`: success is `Ok`). The value is the WASI number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("WASI errno {0}")]
+pub struct Errno(pub u16);
 
-#[allow(
-    dead_code,
-    reason = "the complete WASI table, not every value is produced"
-)]
+#[allow(missing_docs, reason = "the names are WASI's `errno` cases")]
 impl Errno {
-    pub(crate) const TOOBIG: Errno = Errno(1);
-    pub(crate) const ACCES: Errno = Errno(2);
-    pub(crate) const AGAIN: Errno = Errno(6);
-    pub(crate) const BADF: Errno = Errno(8);
-    pub(crate) const BUSY: Errno = Errno(10);
-    pub(crate) const EXIST: Errno = Errno(20);
-    pub(crate) const FAULT: Errno = Errno(21);
-    pub(crate) const FBIG: Errno = Errno(22);
-    pub(crate) const ILSEQ: Errno = Errno(25);
-    pub(crate) const INTR: Errno = Errno(27);
-    pub(crate) const INVAL: Errno = Errno(28);
-    pub(crate) const IO: Errno = Errno(29);
-    pub(crate) const ISDIR: Errno = Errno(31);
-    pub(crate) const MFILE: Errno = Errno(33);
-    pub(crate) const NAMETOOLONG: Errno = Errno(37);
-    pub(crate) const NOENT: Errno = Errno(44);
-    pub(crate) const NOMEM: Errno = Errno(48);
-    pub(crate) const NOSYS: Errno = Errno(52);
-    pub(crate) const NOTDIR: Errno = Errno(54);
-    pub(crate) const NOTSOCK: Errno = Errno(57);
-    pub(crate) const NOTSUP: Errno = Errno(58);
-    pub(crate) const OVERFLOW: Errno = Errno(61);
-    pub(crate) const PERM: Errno = Errno(63);
-    pub(crate) const PIPE: Errno = Errno(64);
-    pub(crate) const SPIPE: Errno = Errno(70);
-    pub(crate) const NOTCAPABLE: Errno = Errno(76);
+    pub const TOOBIG: Errno = Errno(1);
+    pub const ACCES: Errno = Errno(2);
+    pub const AGAIN: Errno = Errno(6);
+    pub const BADF: Errno = Errno(8);
+    pub const BUSY: Errno = Errno(10);
+    pub const EXIST: Errno = Errno(20);
+    pub const FAULT: Errno = Errno(21);
+    pub const FBIG: Errno = Errno(22);
+    pub const ILSEQ: Errno = Errno(25);
+    pub const INTR: Errno = Errno(27);
+    pub const INVAL: Errno = Errno(28);
+    pub const IO: Errno = Errno(29);
+    pub const ISDIR: Errno = Errno(31);
+    pub const LOOP: Errno = Errno(32);
+    pub const MFILE: Errno = Errno(33);
+    pub const NAMETOOLONG: Errno = Errno(37);
+    pub const NOENT: Errno = Errno(44);
+    pub const NOMEM: Errno = Errno(48);
+    pub const NOSYS: Errno = Errno(52);
+    pub const NOTDIR: Errno = Errno(54);
+    pub const NOTEMPTY: Errno = Errno(55);
+    pub const NOTSOCK: Errno = Errno(57);
+    pub const NOTSUP: Errno = Errno(58);
+    pub const NOTTY: Errno = Errno(59);
+    pub const OVERFLOW: Errno = Errno(61);
+    pub const PERM: Errno = Errno(63);
+    pub const PIPE: Errno = Errno(64);
+    pub const ROFS: Errno = Errno(69);
+    pub const SPIPE: Errno = Errno(70);
+    pub const XDEV: Errno = Errno(75);
+    pub const NOTCAPABLE: Errno = Errno(76);
 
     /// The value a host function returns to the guest.
-    pub(crate) fn code(self) -> i32 {
+    pub fn code(self) -> i32 {
         i32::from(self.0)
     }
 
     /// Maps a host stream error (stdio).
-    pub(crate) fn from_io(e: &std::io::Error) -> Errno {
+    pub fn from_io(e: &std::io::Error) -> Errno {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             return Errno::PIPE;
         }
@@ -69,7 +73,7 @@ impl From<std::num::TryFromIntError> for Errno {
 }
 
 /// Result of a WASI call.
-pub(crate) type WasiResult<T> = Result<T, Errno>;
+pub type WasiResult<T> = Result<T, Errno>;
 
 #[cfg(test)]
 mod tests {

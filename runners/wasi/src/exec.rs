@@ -1,43 +1,72 @@
 //! One run: options, annotations, descriptors, module (compiled or from the cache), store,
-//! limits, `_start`, outcome.
+//! limits, `_start`, outcome. The pieces another runner shares are public: [`Options`],
+//! [`load_module`], [`run_instance`].
 
-use std::io::{Read, Write};
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
-use wasmtime::{ExternType, InstancePre, Module, Store, Trap, UpdateDeadline, WasmBacktrace};
+use wasmtime::{
+    ExternType, Instance, InstancePre, Module, Store, Trap, UpdateDeadline, WasmBacktrace,
+};
 use webc_runner_api::fs::{Errno as FsErrno, FileSystem, OpenOptions};
 use webc_runner_api::{Job, JobSpec, Outcome, RunnerError};
 
 use crate::annotations::WasiAnnotation;
 use crate::cache::{self, Key};
-use crate::ctx::{Ctx, DEFAULT_MAX_FDS, Desc, FdTable, JobIo};
+use crate::ctx::{DEFAULT_MAX_FDS, Desc, FdTable, JobIo, with_io};
 use crate::engine::{self, EngineEntry, EngineKey, Imports};
-use crate::limits::{Limiter, TimedOut, TimedRun};
-use crate::wasi::{self, Exit};
+use crate::limits::{TimedOut, TimedRun};
+use crate::wasi::{self, Exit, Get};
+use crate::wasi_ctx::{WasiCtx, WasiCtxBuilder};
 
-/// Parsed `--runner-opt` values.
+/// The runner options every wasmtime runner shares (`--runner-opt K=V`): `fuel=N`,
+/// `cache=on|off`, `max-fds=N`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Options {
+pub struct Options {
     /// Fuel budget (instructions, roughly); `None` = no metering.
-    pub(crate) fuel: Option<u64>,
+    pub fuel: Option<u64>,
     /// Use the precompiled cache (when the host gives a cache dir).
-    pub(crate) cache: bool,
+    pub cache: bool,
     /// Most descriptors open at once (stdio and preopens included).
-    pub(crate) max_fds: u32,
+    pub max_fds: u32,
 }
+
+/// The options [`Options::parse_with`] hands back to the calling runner.
+pub type OtherOptions<'o> = Vec<&'o (String, String)>;
 
 /// The fewest descriptors `max-fds` may allow: stdio and the two preopens.
 const MIN_FDS: u32 = 5;
 
 impl Options {
-    pub(crate) fn parse(options: &[(String, String)]) -> Result<Options, RunnerError> {
+    /// Parses the WASI runner's options; any other is refused.
+    ///
+    /// # Errors
+    ///
+    /// [`RunnerError::InvalidJob`] naming the option that is unknown or malformed.
+    pub fn parse(options: &[(String, String)]) -> Result<Options, RunnerError> {
+        Options::parse_with(options, "WASI", &[]).map(|(o, _)| o)
+    }
+
+    /// Parses the shared options and returns the others named in `extra` (in order) for
+    /// the calling runner (`runner`, as error messages name it) to parse itself.
+    ///
+    /// # Errors
+    ///
+    /// [`RunnerError::InvalidJob`] naming the option that is malformed, or neither shared
+    /// nor in `extra`.
+    pub fn parse_with<'o>(
+        options: &'o [(String, String)],
+        runner: &str,
+        extra: &[&str],
+    ) -> Result<(Options, OtherOptions<'o>), RunnerError> {
         let mut out = Options {
             fuel: None,
             cache: true,
             max_fds: DEFAULT_MAX_FDS,
         };
-        for (k, v) in options {
+        let mut rest = Vec::new();
+        for kv in options {
+            let (k, v) = kv;
             match k.as_str() {
                 "fuel" => match v.trim().parse::<u64>() {
                     Ok(n) => out.fuel = Some(n),
@@ -64,14 +93,20 @@ impl Options {
                         )));
                     }
                 },
+                k if extra.contains(&k) => rest.push(kv),
                 _ => {
+                    let known: Vec<&str> = ["fuel", "cache", "max-fds"]
+                        .into_iter()
+                        .chain(extra.iter().copied())
+                        .collect();
                     return Err(RunnerError::InvalidJob(format!(
-                        "unknown runner option `{k}` for the WASI runner (known: fuel, cache, max-fds)"
+                        "unknown runner option `{k}` for the {runner} runner (known: {})",
+                        known.join(", ")
                     )));
                 }
             }
         }
-        Ok(out)
+        Ok((out, rest))
     }
 }
 
@@ -189,8 +224,15 @@ fn atom_hash(spec: &JobSpec, atom: &[u8]) -> [u8; 32] {
     out
 }
 
-/// The module, from the cache when possible.
-fn module(
+/// The job's atom compiled for `entry`'s engine, or loaded from the precompiled cache
+/// (`spec.cache_dir`, keyed by the atom's SHA-256 and the engine's fingerprint; the header
+/// and BLAKE3 checks come first, a bad artifact is replaced) when `use_cache` and the host
+/// gives a cache directory. Emits the `webc::progress` compile events.
+///
+/// # Errors
+///
+/// [`RunnerError::CannotExecute`] when the atom is not a valid WebAssembly module.
+pub fn load_module(
     entry: &EngineEntry,
     spec: &JobSpec,
     atom: &[u8],
@@ -232,7 +274,10 @@ fn module(
 }
 
 /// Checks the module is a WASI command this runner can link, with clear messages.
-fn check_module(entry: &EngineEntry, module: &Module) -> Result<InstancePre<Ctx>, RunnerError> {
+fn check_module(
+    entry: &EngineEntry,
+    module: &Module,
+) -> Result<InstancePre<crate::ctx::Ctx>, RunnerError> {
     let cannot = |m: String| RunnerError::CannotExecute(m);
     match module.get_export("_start") {
         Some(ExternType::Func(f)) if f.params().len() == 0 && f.results().len() == 0 => {}
@@ -296,85 +341,36 @@ fn check_module(entry: &EngineEntry, module: &Module) -> Result<InstancePre<Ctx>
         .map_err(|e| cannot(format!("cannot link the module: {e:#}")))
 }
 
-/// Erases the job's borrow lifetimes so they can live in the `Store` (whose data must be
-/// `'static`).
-///
-/// # Safety
-///
-/// The returned [`JobIo`] must be dropped before `'a` ends and nothing may use the
-/// original references meanwhile. [`run_module`] guarantees it: the `JobIo` moves into the
-/// `Ctx` of a `Store` that is a local of `run_module` and is dropped before it returns —
-/// on unwinding too — and no value that could hold the references outlives the store (the
-/// engine and linker are process-wide but their host functions capture only `Copy` data and
-/// reach the `Ctx` through the store; the epoch callback captures an `Instant`). The
-/// references are moved in, so the caller cannot touch them while the store is alive.
-unsafe fn erase<'a>(
-    fs: &'a dyn FileSystem,
-    stdin: &'a mut (dyn Read + Send),
-    stdout: &'a mut (dyn Write + Send),
-    stderr: &'a mut (dyn Write + Send),
-) -> JobIo {
-    // SAFETY: only the lifetimes change (same fat-pointer layout); see the function's
-    // contract above for why the extended references never outlive `'a`.
-    unsafe {
-        JobIo {
-            fs: std::mem::transmute::<&'a (dyn FileSystem + 'a), &'static (dyn FileSystem + 'static)>(
-                fs,
-            ),
-            stdin: std::mem::transmute::<
-                &'a mut (dyn Read + Send + 'a),
-                &'static mut (dyn Read + Send + 'static),
-            >(stdin),
-            stdout: std::mem::transmute::<
-                &'a mut (dyn Write + Send + 'a),
-                &'static mut (dyn Write + Send + 'static),
-            >(stdout),
-            stderr: std::mem::transmute::<
-                &'a mut (dyn Write + Send + 'a),
-                &'static mut (dyn Write + Send + 'static),
-            >(stderr),
-        }
-    }
-}
-
 /// Runs one job.
 pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
-    let Job {
-        spec,
-        atom,
-        fs,
-        stdin,
-        stdout,
-        stderr,
-    } = job;
+    let (spec, atom, io) = JobIo::from_job(job);
     let options = Options::parse(&spec.options)?;
-    let wasi = WasiAnnotation::parse(&spec.annotations)?;
-    let mut opened = descriptors(fs, wasi.cwd.as_deref(), options.max_fds)?;
+    let builder = WasiCtxBuilder::for_job(&spec, &options)?;
+    let mut opened = descriptors(io.fs, builder.cwd_path(), options.max_fds)?;
     let t0 = Instant::now();
-    let entry = engine::get(EngineKey {
-        fuel: options.fuel.is_some(),
-        epochs: spec.limits.time.is_some(),
-    })
-    .map_err(RunnerError::Unavailable)?;
+    let entry =
+        engine::get(EngineKey::for_job(&spec, &options)).map_err(RunnerError::Unavailable)?;
     let t1 = Instant::now();
-    let module = module(entry, &spec, atom, options.cache)?;
+    let module = load_module(entry, &spec, atom, options.cache)?;
     let pre = check_module(entry, &module)?;
     let t2 = Instant::now();
-    let ctx = Ctx {
-        // SAFETY: see `erase`; the store holding these is dropped inside `run_module`, and the
-        // references were moved out of the job, so nothing else uses them meanwhile.
-        io: unsafe { erase(fs, stdin, stdout, stderr) },
-        args: argv(&spec, &wasi),
-        env: environ(&spec, &wasi),
-        fds: std::mem::take(&mut opened.fds),
-        memory: None,
-        limiter: Limiter::new(spec.limits.memory),
-        deadline: None,
-        clock_base: Instant::now(),
-        cpu_base: wasi::thread_cpu_nanos(),
-        timed_out: false,
-    };
-    let outcome = run_module(entry, &pre, ctx, &spec, options);
+    let fds = std::mem::take(&mut opened.fds);
+    // The runner's own context never leaves `run_module`'s store (see `with_io`).
+    let outcome = with_io(io, |io, _live| {
+        let ctx = builder.build(io, fds);
+        run_module(
+            entry,
+            &pre,
+            ctx,
+            |c| (c, true),
+            &spec,
+            &options,
+            |store, instance| {
+                let start = instance.get_typed_func::<(), ()>(&mut *store, "_start")?;
+                start.call(store, ())
+            },
+        )
+    });
     tracing::debug!(
         engine_us = (t1 - t0).as_micros(),
         module_us = (t2 - t1).as_micros(),
@@ -384,21 +380,62 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
     outcome
 }
 
-fn run_module(
+/// Runs a program in a new store whose data is `data` (holding the [`WasiCtx`] that `get`
+/// reaches), exactly as the WASI runner runs its own: the memory limit (a
+/// `ResourceLimiter` over every memory and table, initial sizes included), the time limit
+/// (`spec.limits.time`: an epoch deadline checked by a process-wide ticker; `entry` must
+/// have been made with epoch interruption then, see [`EngineKey::for_job`]) and fuel
+/// (`options.fuel`) are set up; `pre` is instantiated (its `memory` export becomes the
+/// memory of the WASI calls), `start` runs the program (the WASI runner calls `_start`),
+/// and the result is mapped: `Ok` → `Outcome::Exit(0)`, [`Exit`]`(n)` →
+/// `Outcome::Exit(n)`, the time limit → `Outcome::Timeout`, anything else →
+/// `Outcome::Trap` after `error: the program trapped: <message>` and the wasm backtrace
+/// are written to the program's stderr. Stdio is then flushed and every descriptor
+/// closed.
+///
+/// # Errors
+///
+/// [`RunnerError::CannotExecute`] when the module's initial memory is over the memory
+/// limit; [`RunnerError::InvalidJob`] for a time limit too large; [`RunnerError::Other`]
+/// when fuel or the time-limit thread cannot be set up.
+pub fn run_instance<T: 'static>(
     entry: &EngineEntry,
-    pre: &InstancePre<Ctx>,
-    ctx: Ctx,
+    pre: &InstancePre<T>,
+    data: T,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
     spec: &JobSpec,
-    options: Options,
+    options: &Options,
+    start: impl FnOnce(&mut Store<T>, &Instance) -> wasmtime::Result<()>,
 ) -> Result<Outcome, RunnerError> {
-    let mut store = Store::new(&entry.engine, ctx);
-    store.limiter(|c| &mut c.limiter);
+    run_module(
+        entry,
+        pre,
+        data,
+        move |t: &mut T| get(t).parts(),
+        spec,
+        options,
+        start,
+    )
+}
+
+fn run_module<T: 'static>(
+    entry: &EngineEntry,
+    pre: &InstancePre<T>,
+    data: T,
+    get: impl Get<T>,
+    spec: &JobSpec,
+    options: &Options,
+    start: impl FnOnce(&mut Store<T>, &Instance) -> wasmtime::Result<()>,
+) -> Result<Outcome, RunnerError> {
+    let mut store = Store::new(&entry.engine, data);
+    // The limiter holds no borrowed resource: it is reachable even after the job ended.
+    store.limiter(move |t| &mut get(t).0.limiter);
     let _timed = match spec.limits.time {
         Some(limit) => {
             let deadline = Instant::now()
                 .checked_add(limit)
                 .ok_or_else(|| RunnerError::InvalidJob("the time limit is too large".into()))?;
-            store.data_mut().deadline = Some(deadline);
+            get(store.data_mut()).0.deadline = Some(deadline);
             store.set_epoch_deadline(1);
             store.epoch_deadline_callback(move |_| {
                 if Instant::now() >= deadline {
@@ -422,15 +459,12 @@ fn run_module(
     let result = match pre.instantiate(&mut store) {
         Ok(instance) => {
             let memory = instance.get_memory(&mut store, "memory");
-            store.data_mut().memory = memory;
-            match instance.get_typed_func::<(), ()>(&mut store, "_start") {
-                Ok(start) => start.call(&mut store, ()).map(|()| Outcome::Exit(0)),
-                Err(e) => Err(e),
-            }
+            get(store.data_mut()).0.memory = memory;
+            start(&mut store, &instance).map(|()| Outcome::Exit(0))
         }
-        Err(e) => match store.data().limiter.refused {
+        Err(e) => match get(store.data_mut()).0.limiter.refused {
             Some((used, wanted)) if e.downcast_ref::<Trap>().is_none() => {
-                finish(&mut store);
+                finish(&mut store, get);
                 return Err(RunnerError::CannotExecute(format!(
                     "the module needs {} of memory to start ({} more than the {} in use), over the memory limit of {}",
                     used.saturating_add(wanted),
@@ -444,23 +478,27 @@ fn run_module(
     };
     let outcome = match result {
         Ok(o) => o,
-        Err(e) => classify(&mut store, &e),
+        Err(e) => classify(&mut store, get, &e),
     };
-    finish(&mut store);
+    finish(&mut store, get);
     drop(store);
     Ok(outcome)
 }
 
-/// Flushes stdio and closes every handle the program still holds.
-fn finish(store: &mut Store<Ctx>) {
-    let ctx = store.data_mut();
+/// Flushes stdio and closes every handle the program still holds (nothing once the job
+/// has ended).
+fn finish<T>(store: &mut Store<T>, get: impl Get<T>) {
+    let (ctx, live) = get(store.data_mut());
+    if !live {
+        return;
+    }
     let _ = ctx.io.stdout.flush();
     let _ = ctx.io.stderr.flush();
     ctx.close_all();
 }
 
 /// Maps a failed call to its outcome, reporting traps on the program's stderr.
-fn classify(store: &mut Store<Ctx>, e: &wasmtime::Error) -> Outcome {
+fn classify<T>(store: &mut Store<T>, get: impl Get<T>, e: &wasmtime::Error) -> Outcome {
     if let Some(Exit(code)) = e.downcast_ref::<Exit>() {
         return Outcome::Exit(*code);
     }
@@ -475,9 +513,11 @@ fn classify(store: &mut Store<Ctx>, e: &wasmtime::Error) -> Outcome {
             msg.push_str(bt.trim_end());
         }
     }
-    let ctx = store.data_mut();
-    let _ = ctx.io.stdout.flush();
-    let _ = writeln!(ctx.io.stderr, "{msg}");
+    let (ctx, live) = get(store.data_mut());
+    if live {
+        let _ = ctx.io.stdout.flush();
+        let _ = writeln!(ctx.io.stderr, "{msg}");
+    }
     Outcome::Trap
 }
 

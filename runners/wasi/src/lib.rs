@@ -61,6 +61,27 @@
 //! `tracing` events say what happened — `compiled module`, `precompiled module cache hit`,
 //! `precompiled artifact rejected: <why>` — and [`stats`] counts compiles, hits, rejections
 //! and stores for the whole process.
+//!
+//! **As a library** (for another wasmtime runner, e.g. Emscripten, which links this rlib;
+//! `docs/wasi-library.md` walks through it). Everything the WASI runner does per job is
+//! public and is what the runner itself calls: [`Options::parse_with`] (the shared `fuel`,
+//! `cache`, `max-fds` options, others handed back), [`engine`]`(`[`EngineKey::for_job`]`)`
+//! (the process-wide engines), [`load_module`] (compile, or load through the precompiled
+//! cache with its checks), [`WasiCtxBuilder`] ([`for_job`](WasiCtxBuilder::for_job) sets argv,
+//! environ, `wasi.cwd`, `max-fds` and the memory limit as above;
+//! [`run`](WasiCtxBuilder::run) opens fds 0–4 over a [`JobIo`] and hands over the
+//! [`WasiCtx`] for the job's duration), [`add_to_linker`] (every preview1 or preview0
+//! function on a `Linker<T>` for any store data `T` holding a [`WasiCtx`]), and
+//! [`run_instance`] (store, memory/time/fuel limits, instantiation, the outcome mapping
+//! with [`Exit`] and [`TimedOut`], flushing and closing). [`WasiCtx`]'s methods (`open`,
+//! `close`, `dup`, `filestat`, `path_filestat`, `readdir`, `create_directory`, `rename`,
+//! `readlink`, `symlink`, …) are the WASI calls' own code on the same descriptor table, so
+//! a descriptor opened from Rust is one the guest uses with `fd_read`; their errors are
+//! [`Errno`]s (WASI's numbers, which Emscripten's libc uses too). Another runner's own
+//! imports reach guest memory through the same bounds-checked [`GuestMem`]
+//! ([`with_guest_memory`]). The job's borrowed I/O has its lifetime erased once, inside
+//! this crate; a [`WasiCtx`] works only while [`WasiCtxBuilder::run`]'s closure runs
+//! (afterwards its methods answer `EIO` and its WASI calls trap), so the API is safe.
 
 use webc_runner_api::{Job, Outcome, Runner, RunnerError, RunnerInfo};
 
@@ -73,8 +94,20 @@ mod exec;
 mod limits;
 mod mem;
 mod wasi;
+mod wasi_ctx;
 
 pub use cache::{Stats, stats};
+pub use ctx::{DEFAULT_MAX_FDS, DupAt, FdKind, JobIo};
+pub use engine::{EngineEntry, EngineKey, engine};
+pub use errno::{Errno, WasiResult};
+pub use exec::{Options, OtherOptions, load_module, run_instance};
+pub use limits::TimedOut;
+pub use mem::GuestMem;
+pub use wasi::{
+    Abi, Exit, NAMES, PREVIEW0, PREVIEW1, add_to_linker, fdflags, provides, rights,
+    with_guest_memory,
+};
+pub use wasi_ctx::{CWD_FD, FdStat, ROOT_FD, WasiCtx, WasiCtxBuilder};
 
 /// The atom kind accepted: [`webc_container::well_known::KIND_WASM`].
 pub use webc_container::well_known::KIND_WASM as ATOM_KIND;

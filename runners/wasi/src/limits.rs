@@ -22,10 +22,12 @@ use std::time::Instant;
 
 use wasmtime::{Engine, ResourceLimiter};
 
-/// The run reached its time limit (raised from the epoch callback or a blocking host call).
+/// The run reached its time limit (raised from the epoch callback or a blocking host call);
+/// [`crate::run_instance`] turns it into `Outcome::Timeout`. Another runner's own blocking
+/// import raises it (as `wasmtime::Error::new(TimedOut)`) when it finds the deadline passed.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the time limit was reached")]
-pub(crate) struct TimedOut;
+pub struct TimedOut;
 
 /// Bytes charged for one table element (wasmtime stores a pointer per element).
 const TABLE_ELEMENT_BYTES: u64 = 8;

@@ -16,9 +16,10 @@ pub(crate) const IOVEC_SIZE: u32 = 8;
 /// larger), so a single host call's bookkeeping stays small whatever the guest passes.
 pub(crate) const MAX_IOVECS: u32 = 1 << 20;
 
-/// A mutable, bounds-checked view of a guest's linear memory for one host call.
+/// A mutable, bounds-checked view of a guest's linear memory for one host call (every
+/// access is checked: out of bounds is `EFAULT`; see [`crate::with_guest_memory`]).
 #[derive(Debug)]
-pub(crate) struct GuestMem<'a> {
+pub struct GuestMem<'a> {
     bytes: &'a mut [u8],
 }
 
@@ -35,7 +36,7 @@ impl<'a> GuestMem<'a> {
     }
 
     /// The byte range `ptr..ptr+len`, if it lies inside memory.
-    pub(crate) fn range(&self, ptr: u32, len: u32) -> WasiResult<Range<usize>> {
+    pub fn range(&self, ptr: u32, len: u32) -> WasiResult<Range<usize>> {
         let start = usize::try_from(ptr).map_err(|_| Errno::FAULT)?;
         let len = usize::try_from(len).map_err(|_| Errno::FAULT)?;
         let end = start.checked_add(len).ok_or(Errno::FAULT)?;
@@ -46,20 +47,29 @@ impl<'a> GuestMem<'a> {
     }
 
     /// `len` bytes at `ptr`.
-    pub(crate) fn slice(&self, ptr: u32, len: u32) -> WasiResult<&[u8]> {
+    pub fn slice(&self, ptr: u32, len: u32) -> WasiResult<&[u8]> {
         let r = self.range(ptr, len)?;
         Ok(&self.bytes[r])
     }
 
     /// `len` writable bytes at `ptr`.
-    pub(crate) fn slice_mut(&mut self, ptr: u32, len: u32) -> WasiResult<&mut [u8]> {
+    pub fn slice_mut(&mut self, ptr: u32, len: u32) -> WasiResult<&mut [u8]> {
         let r = self.range(ptr, len)?;
         Ok(&mut self.bytes[r])
     }
 
     /// A UTF-8 string of `len` bytes at `ptr` (borrowed, not copied).
-    pub(crate) fn str(&self, ptr: u32, len: u32) -> WasiResult<&str> {
+    pub fn str(&self, ptr: u32, len: u32) -> WasiResult<&str> {
         std::str::from_utf8(self.slice(ptr, len)?).map_err(|_| Errno::ILSEQ)
+    }
+
+    /// The NUL-terminated UTF-8 string at `ptr`, without its NUL (`EFAULT` when memory
+    /// ends first).
+    pub fn cstr(&self, ptr: u32) -> WasiResult<&str> {
+        let start = usize::try_from(ptr).map_err(|_| Errno::FAULT)?;
+        let rest = self.bytes.get(start..).ok_or(Errno::FAULT)?;
+        let len = rest.iter().position(|&b| b == 0).ok_or(Errno::FAULT)?;
+        std::str::from_utf8(&rest[..len]).map_err(|_| Errno::ILSEQ)
     }
 
     fn array<const N: usize>(&self, ptr: u32) -> WasiResult<[u8; N]> {
@@ -69,34 +79,40 @@ impl<'a> GuestMem<'a> {
         Ok(out)
     }
 
-    pub(crate) fn read_u8(&self, ptr: u32) -> WasiResult<u8> {
+    /// The byte at `ptr`.
+    pub fn read_u8(&self, ptr: u32) -> WasiResult<u8> {
         Ok(self.array::<1>(ptr)?[0])
     }
 
-    pub(crate) fn read_u16(&self, ptr: u32) -> WasiResult<u16> {
+    /// The little-endian `u16` at `ptr`.
+    pub fn read_u16(&self, ptr: u32) -> WasiResult<u16> {
         Ok(u16::from_le_bytes(self.array(ptr)?))
     }
 
-    pub(crate) fn read_u32(&self, ptr: u32) -> WasiResult<u32> {
+    /// The little-endian `u32` at `ptr`.
+    pub fn read_u32(&self, ptr: u32) -> WasiResult<u32> {
         Ok(u32::from_le_bytes(self.array(ptr)?))
     }
 
-    pub(crate) fn read_u64(&self, ptr: u32) -> WasiResult<u64> {
+    /// The little-endian `u64` at `ptr`.
+    pub fn read_u64(&self, ptr: u32) -> WasiResult<u64> {
         Ok(u64::from_le_bytes(self.array(ptr)?))
     }
 
     /// Copies `data` to `ptr`.
-    pub(crate) fn write(&mut self, ptr: u32, data: &[u8]) -> WasiResult<()> {
+    pub fn write(&mut self, ptr: u32, data: &[u8]) -> WasiResult<()> {
         let len = u32::try_from(data.len()).map_err(|_| Errno::FAULT)?;
         self.slice_mut(ptr, len)?.copy_from_slice(data);
         Ok(())
     }
 
-    pub(crate) fn write_u32(&mut self, ptr: u32, v: u32) -> WasiResult<()> {
+    /// Writes `v` little-endian at `ptr`.
+    pub fn write_u32(&mut self, ptr: u32, v: u32) -> WasiResult<()> {
         self.write(ptr, &v.to_le_bytes())
     }
 
-    pub(crate) fn write_u64(&mut self, ptr: u32, v: u64) -> WasiResult<()> {
+    /// Writes `v` little-endian at `ptr`.
+    pub fn write_u64(&mut self, ptr: u32, v: u64) -> WasiResult<()> {
         self.write(ptr, &v.to_le_bytes())
     }
 
@@ -175,6 +191,21 @@ mod tests {
         m.write_u32(8, 0).unwrap();
         m.write_u32(12, u32::MAX).unwrap();
         assert_eq!(m.check_iovecs(0, 2), Err(Errno::FAULT));
+    }
+
+    #[test]
+    fn nul_terminated_strings() {
+        let mut bytes = vec![0u8; 64];
+        bytes[32..35].copy_from_slice(b"abc");
+        bytes[40] = 0xff;
+        bytes[60..64].copy_from_slice(b"tail");
+        let m = GuestMem::new(&mut bytes);
+        assert_eq!(m.cstr(32), Ok("abc"));
+        assert_eq!(m.cstr(35), Ok(""));
+        assert_eq!(m.cstr(40), Err(Errno::ILSEQ));
+        assert_eq!(m.cstr(60), Err(Errno::FAULT));
+        assert_eq!(m.cstr(64), Err(Errno::FAULT));
+        assert_eq!(m.cstr(u32::MAX), Err(Errno::FAULT));
     }
 
     #[test]

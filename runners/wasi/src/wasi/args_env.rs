@@ -1,9 +1,6 @@
 //! `args_*` and `environ_*`.
 
-use wasmtime::Linker;
-
-use super::{Abi, func, u};
-use crate::ctx::Ctx;
+use super::{Abi, Defs, Get, func, u};
 use crate::errno::{Errno, WasiResult};
 use crate::mem::GuestMem;
 
@@ -39,7 +36,10 @@ fn strings(list: &[String], mem: &mut GuestMem<'_>, ptrs: u32, buf: u32) -> Wasi
     Ok(())
 }
 
-pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
+pub(super) fn add<T: 'static, G: Get<T>>(
+    linker: &mut Defs<'_, T, G>,
+    abi: Abi,
+) -> wasmtime::Result<()> {
     func!(linker, abi, "args_get", |ctx, mem, argv: i32, buf: i32| {
         strings(&ctx.args, mem, u(argv), u(buf))
     });

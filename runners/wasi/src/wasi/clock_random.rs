@@ -8,9 +8,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rustix::time::{ClockId, Timespec};
-use wasmtime::Linker;
 
-use super::{Abi, func, u};
+use super::{Abi, Defs, Get, func, u};
 use crate::ctx::Ctx;
 use crate::errno::{Errno, WasiResult};
 
@@ -63,7 +62,10 @@ fn resolution(id: u32) -> WasiResult<u64> {
     Ok(nanos(rustix::time::clock_getres(clock)).max(1))
 }
 
-pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
+pub(super) fn add<T: 'static, G: Get<T>>(
+    linker: &mut Defs<'_, T, G>,
+    abi: Abi,
+) -> wasmtime::Result<()> {
     func!(
         linker,
         abi,

@@ -13,13 +13,13 @@
 
 use std::io::{ErrorKind, Write};
 
-use wasmtime::Linker;
-use webc_runner_api::fs::{FileType, SetTime, Stat, Whence};
+use webc_runner_api::fs::{DirEntry, FileType, SetTime, Stat, Whence};
 
-use super::{Abi, FILETYPE_DIRECTORY, fdflags, filetype, flags, func, rights, u};
+use super::{Abi, Defs, FILETYPE_DIRECTORY, Get, fdflags, filetype, flags, func, rights, u};
 use crate::ctx::{Ctx, Desc};
 use crate::errno::{Errno, WasiResult};
 use crate::mem::GuestMem;
+use crate::wasi_ctx::FdStat;
 
 /// Size of a `dirent` header.
 const DIRENT_SIZE: u32 = 24;
@@ -278,39 +278,83 @@ fn fd_write(
     mem.write_u32(ret, written)
 }
 
-/// `(filetype, fdflags, rights base, rights inheriting)` of a descriptor.
-fn fdstat(ctx: &Ctx, fd: u32) -> WasiResult<(u8, u16, u64, u64)> {
-    let (handle, nonblock) = match ctx.fds.get(fd)? {
-        Desc::Stdin => return Ok((0, 0, rights::FD_READ, rights::FD_READ)),
-        Desc::Stdout | Desc::Stderr => return Ok((0, 0, rights::FD_WRITE, rights::FD_WRITE)),
-        Desc::Dir {
-            preopen: Some(_), ..
-        } => {
-            return Ok((FILETYPE_DIRECTORY, 0, PREOPEN_BASE, PREOPEN_INHERITING));
+impl Ctx {
+    /// `fd_fdstat_get`.
+    pub(crate) fn fdstat(&self, fd: u32) -> WasiResult<FdStat> {
+        let stat = |filetype, base, inheriting| FdStat {
+            filetype,
+            flags: 0,
+            rights_base: base,
+            rights_inheriting: inheriting,
+        };
+        let (handle, nonblock) = match self.fds.get(fd)? {
+            Desc::Stdin => return Ok(stat(0, rights::FD_READ, rights::FD_READ)),
+            Desc::Stdout | Desc::Stderr => {
+                return Ok(stat(0, rights::FD_WRITE, rights::FD_WRITE));
+            }
+            Desc::Dir {
+                preopen: Some(_), ..
+            } => {
+                return Ok(stat(FILETYPE_DIRECTORY, PREOPEN_BASE, PREOPEN_INHERITING));
+            }
+            Desc::Dir { handle, .. } => (*handle, false),
+            Desc::File { handle, nonblock } => (*handle, *nonblock),
+        };
+        let info = self.fs().handle_info(handle)?;
+        let ft = filetype(info.filetype);
+        let mut base = rights::ALL;
+        if info.filetype == Some(FileType::Directory) {
+            base &=
+                !(rights::FD_SEEK | rights::FD_FILESTAT_SET_SIZE | rights::PATH_FILESTAT_SET_SIZE);
         }
-        Desc::Dir { handle, .. } => (*handle, false),
-        Desc::File { handle, nonblock } => (*handle, *nonblock),
-    };
-    let info = ctx.fs().handle_info(handle)?;
-    let ft = filetype(info.filetype);
-    let mut base = rights::ALL;
-    if info.filetype == Some(FileType::Directory) {
-        base &= !(rights::FD_SEEK | rights::FD_FILESTAT_SET_SIZE | rights::PATH_FILESTAT_SET_SIZE);
+        if !info.read {
+            base &= !(rights::FD_READ | rights::FD_READDIR);
+        }
+        if !info.write {
+            base &= !rights::FD_WRITE;
+        }
+        let mut fl = 0u16;
+        if info.append {
+            fl |= fdflags::APPEND as u16;
+        }
+        if nonblock {
+            fl |= fdflags::NONBLOCK as u16;
+        }
+        Ok(FdStat {
+            flags: fl,
+            ..stat(ft, base, base)
+        })
     }
-    if !info.read {
-        base &= !(rights::FD_READ | rights::FD_READDIR);
+
+    /// `fd_fdstat_set_flags`.
+    pub(crate) fn set_fdflags(&mut self, fd: u32, fl: u32) -> WasiResult<()> {
+        let fl = flags(fl as i32, fdflags::ALL)?;
+        let fs = self.fs();
+        let Desc::File { handle, nonblock } = self.fds.get_mut(fd)? else {
+            return Err(Errno::BADF);
+        };
+        if fl & (fdflags::DSYNC | fdflags::SYNC | fdflags::RSYNC) != 0 {
+            return Err(Errno::INVAL);
+        }
+        fs.set_append(*handle, fl & fdflags::APPEND != 0)?;
+        *nonblock = fl & fdflags::NONBLOCK != 0;
+        Ok(())
     }
-    if !info.write {
-        base &= !rights::FD_WRITE;
+
+    /// `fd_filestat_get`.
+    pub(crate) fn filestat(&self, fd: u32) -> WasiResult<Stat> {
+        Ok(match self.fds.get(fd)?.handle() {
+            Some(h) => self.fs().fstat(h)?,
+            // Piped stdio, as wasmtime-wasi reports it: all zero, filetype unknown.
+            None => Stat::default(),
+        })
     }
-    let mut fl = 0u16;
-    if info.append {
-        fl |= fdflags::APPEND as u16;
+
+    /// Up to `max` entries of the directory `fd` from `cookie` (what `fd_readdir` encodes).
+    pub(crate) fn readdir(&self, fd: u32, cookie: u64, max: usize) -> WasiResult<Vec<DirEntry>> {
+        let h = self.dir(fd)?;
+        Ok(self.fs().readdir(h, cookie, max)?)
     }
-    if nonblock {
-        fl |= fdflags::NONBLOCK as u16;
-    }
-    Ok((ft, fl, base, base))
 }
 
 fn fd_readdir(
@@ -322,10 +366,9 @@ fn fd_readdir(
     cookie: u64,
     ret: u32,
 ) -> WasiResult<()> {
-    let h = ctx.dir(fd)?;
+    ctx.dir(fd)?;
     mem.range(buf, buf_len)?;
     mem.range(ret, 4)?;
-    let fs = ctx.fs();
     // Each entry takes at least a header, so this many fill the buffer; list in batches so
     // a huge buffer never means a huge host allocation.
     let batch = usize::try_from(buf_len / DIRENT_SIZE + 1)
@@ -335,7 +378,7 @@ fn fd_readdir(
     let mut cap = buf_len;
     let mut cookie = cookie;
     loop {
-        let entries = fs.readdir(h, cookie, batch)?;
+        let entries = ctx.readdir(fd, cookie, batch)?;
         let last_batch = entries.len() < batch;
         for e in &entries {
             let name = e.name.as_bytes();
@@ -369,7 +412,10 @@ fn fd_readdir(
     mem.write_u32(ret, buf_len - cap)
 }
 
-pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
+pub(super) fn add<T: 'static, G: Get<T>>(
+    linker: &mut Defs<'_, T, G>,
+    abi: Abi,
+) -> wasmtime::Result<()> {
     func!(
         linker,
         abi,
@@ -393,10 +439,7 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         }
     );
     func!(linker, abi, "fd_close", |ctx, _mem, fd: i32| {
-        match ctx.fds.remove(u(fd))?.handle() {
-            Some(h) => Ok(ctx.fs().close(h)?),
-            None => Ok(()),
-        }
+        ctx.close_fd(u(fd))
     });
     func!(linker, abi, "fd_datasync", |ctx, _mem, fd: i32| {
         let h = ctx.file(u(fd))?;
@@ -411,16 +454,16 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         abi,
         "fd_fdstat_get",
         |ctx, mem, fd: i32, ret: i32| {
-            let (ft, fl, base, inheriting) = fdstat(ctx, u(fd))?;
+            let st = ctx.fdstat(u(fd))?;
             let mask = match abi {
                 Abi::P1 => rights::ALL,
                 Abi::P0 => rights::ALL & !rights::SOCK_ACCEPT,
             };
             let mut b = [0u8; 24];
-            b[0] = ft;
-            b[2..4].copy_from_slice(&fl.to_le_bytes());
-            b[8..16].copy_from_slice(&(base & mask).to_le_bytes());
-            b[16..24].copy_from_slice(&(inheriting & mask).to_le_bytes());
+            b[0] = st.filetype;
+            b[2..4].copy_from_slice(&st.flags.to_le_bytes());
+            b[8..16].copy_from_slice(&(st.rights_base & mask).to_le_bytes());
+            b[16..24].copy_from_slice(&(st.rights_inheriting & mask).to_le_bytes());
             mem.write(u(ret), &b)
         }
     );
@@ -428,19 +471,7 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         linker,
         abi,
         "fd_fdstat_set_flags",
-        |ctx, _mem, fd: i32, fl: i32| {
-            let fl = flags(fl, fdflags::ALL)?;
-            let fs = ctx.fs();
-            let Desc::File { handle, nonblock } = ctx.fds.get_mut(u(fd))? else {
-                return Err(Errno::BADF);
-            };
-            if fl & (fdflags::DSYNC | fdflags::SYNC | fdflags::RSYNC) != 0 {
-                return Err(Errno::INVAL);
-            }
-            fs.set_append(*handle, fl & fdflags::APPEND != 0)?;
-            *nonblock = fl & fdflags::NONBLOCK != 0;
-            Ok(())
-        }
+        |ctx, _mem, fd: i32, fl: i32| { ctx.set_fdflags(u(fd), u(fl)) }
     );
     func!(
         linker,
@@ -459,11 +490,7 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         abi,
         "fd_filestat_get",
         |ctx, mem, fd: i32, ret: i32| {
-            let st = match ctx.fds.get(u(fd))?.handle() {
-                Some(h) => ctx.fs().fstat(h)?,
-                // Piped stdio, as wasmtime-wasi reports it: all zero, filetype unknown.
-                None => Stat::default(),
-            };
+            let st = ctx.filestat(u(fd))?;
             write_filestat(abi, mem, u(ret), &st)
         }
     );
@@ -565,9 +592,9 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
             if from == to {
                 return Ok(());
             }
-            if let Some(h) = ctx.fds.remove(to)?.handle() {
-                let _ = ctx.fs().close(h);
-            }
+            // What `to` referred to is closed (errors ignored, as `dup2` does), unless a
+            // duplicate still refers to it.
+            let _ = ctx.close_fd(to);
             ctx.fds.renumber(from, to)
         }
     );

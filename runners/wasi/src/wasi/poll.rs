@@ -11,11 +11,11 @@
 
 use std::time::{Duration, Instant};
 
-use wasmtime::{Caller, Linker};
+use wasmtime::Caller;
 use webc_runner_api::fs::Whence;
 
 use super::clock_random::{MONOTONIC, REALTIME, monotonic_nanos, realtime_nanos};
-use super::{Abi, u};
+use super::{Abi, Defs, Get, u};
 use crate::ctx::{Ctx, Desc};
 use crate::errno::{Errno, WasiResult};
 use crate::limits::TimedOut;
@@ -231,18 +231,22 @@ fn poll_oneoff(
     Ok(mem.write_u32(ret, count))
 }
 
-pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
-    linker.func_wrap(
+pub(super) fn add<T: 'static, G: Get<T>>(
+    linker: &mut Defs<'_, T, G>,
+    abi: Abi,
+) -> wasmtime::Result<()> {
+    let get = linker.get;
+    linker.linker.func_wrap(
         abi.module(),
         "poll_oneoff",
-        move |mut caller: Caller<'_, Ctx>,
+        move |mut caller: Caller<'_, T>,
               subs: i32,
               events: i32,
               n: i32,
               ret: i32|
               -> wasmtime::Result<i32> {
             let mut outcome = Ok(());
-            let errno = super::call(&mut caller, |ctx, mem| {
+            let errno = super::call(&mut caller, get, |ctx, mem| {
                 match poll_oneoff(abi, ctx, mem, u(subs), u(events), u(n), u(ret)) {
                     Ok(r) => r,
                     Err(t) => {

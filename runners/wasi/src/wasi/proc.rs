@@ -5,23 +5,27 @@
 //! (`ENOTSUP`, as wasmtime-wasi) and `sched_yield` does nothing (but end the run at its time
 //! limit).
 
-use wasmtime::{Caller, Linker};
+use wasmtime::Caller;
 
-use super::{Abi, func, u};
-use crate::ctx::Ctx;
+use super::{Abi, Defs, Get, func, u};
 use crate::errno::Errno;
 use crate::limits::TimedOut;
 
-/// `proc_exit` was called with this code.
-#[derive(Debug, Clone, Copy, thiserror::Error)]
+/// The program exited with this code: `proc_exit` fails its call with it (as
+/// `wasmtime::Error::new(Exit(code))`), and [`crate::run_instance`] turns it into
+/// `Outcome::Exit(code)`. Another runner's own exit import raises it the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the program exited with code {0}")]
-pub(crate) struct Exit(pub(crate) i32);
+pub struct Exit(pub i32);
 
-pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
-    linker.func_wrap(
+pub(super) fn add<T: 'static, G: Get<T>>(
+    linker: &mut Defs<'_, T, G>,
+    abi: Abi,
+) -> wasmtime::Result<()> {
+    linker.linker.func_wrap(
         abi.module(),
         "proc_exit",
-        |_caller: Caller<'_, Ctx>, code: i32| -> wasmtime::Result<()> {
+        |_caller: Caller<'_, T>, code: i32| -> wasmtime::Result<()> {
             Err(wasmtime::Error::new(Exit(code)))
         },
     )?;
@@ -31,12 +35,13 @@ pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
         }
         Err(Errno::NOTSUP)
     });
-    linker.func_wrap(
+    let get = linker.get;
+    linker.linker.func_wrap(
         abi.module(),
         "sched_yield",
-        |caller: Caller<'_, Ctx>| -> wasmtime::Result<i32> {
+        move |mut caller: Caller<'_, T>| -> wasmtime::Result<i32> {
             // A loop of yields is a busy wait: it ends at the time limit like any other call.
-            if caller.data().out_of_time() {
+            if super::live(caller.data_mut(), get)?.out_of_time() {
                 return Err(wasmtime::Error::new(TimedOut));
             }
             Ok(0)

@@ -4,9 +4,7 @@
 //! preview0 traps instead, here both modules answer alike). Flag arguments are validated
 //! first (`EINVAL`).
 
-use wasmtime::Linker;
-
-use super::{Abi, fdflags, flags, func, u};
+use super::{Abi, Defs, Get, fdflags, flags, func, u};
 use crate::ctx::Ctx;
 use crate::errno::{Errno, WasiResult};
 
@@ -15,7 +13,10 @@ fn not_a_socket(ctx: &Ctx, fd: i32) -> WasiResult<()> {
     Err(Errno::NOTSOCK)
 }
 
-pub(super) fn add(linker: &mut Linker<Ctx>, abi: Abi) -> wasmtime::Result<()> {
+pub(super) fn add<T: 'static, G: Get<T>>(
+    linker: &mut Defs<'_, T, G>,
+    abi: Abi,
+) -> wasmtime::Result<()> {
     if abi == Abi::P1 {
         func!(
             linker,
