@@ -1,0 +1,393 @@
+//! Conformance suite of [`webc_runner_emscripten::EmscriptenRunner`], run both ways: linked
+//! in, and as its dlopened plugin (`libwebc_runner_emscripten.so`, built by
+//! `cargo build --workspace --all-targets`).
+//!
+//! Every case of `tests/programs/cases.json` runs the committed emcc 3.1.6 `.wasm` through
+//! `Runner::run` and compares stdout byte for byte with `goldens/<case>.stdout` (what node
+//! printed running the glue) and the exit status with `goldens/<case>.exit` — except where
+//! node ends with an uncaught JS exception (`abort`, `assert`, `exceptions_uncaught`): node
+//! exits 7 there ("uncaught exception inside the exception handler", an artefact of the
+//! glue's `process.on('uncaughtException')` handler rethrowing), while the runner does what
+//! the issue asks — `Aborted(<what>)` on stderr and a trap (host exit status 134). Those
+//! cases check the golden's 7 is still recorded (so a re-recording that changes it is seen),
+//! expect `Outcome::Trap`, and compare the `Aborted(…)` line with the golden stderr's first
+//! line where the message is the glue's own.
+//!
+//! The `fs` cases (`files`, `files_bigint`, `denied`) run in the layout of
+//! `tests/README.md`: `/data` a read-only container volume built from `fixtures/data/`,
+//! `/ro` a read-only grant of a temp copy of `fixtures/ro/`, `/work` a read-write grant of
+//! a temp copy of `fixtures/work/`; nothing else exists. `files` checks EROFS for writes into
+//! `/data` and `/ro`; `denied` that a path outside every grant looks absent (ENOENT).
+
+#![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
+#![allow(clippy::expect_used, reason = "tests fail loudly on unexpected errors")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use webc_container::write::{Directory, Entry, Writer};
+use webc_container::{Container, Version};
+use webc_runner_api::{Job, JobSpec, Outcome, Runner, RunnerError};
+use webc_runner_emscripten::EmscriptenRunner;
+use webc_runner_testkit::{Suite, Way, reach};
+use webc_vfs::{Mode, Vfs, VfsBuilder};
+
+const PLUGIN: &str = "webc_runner_emscripten";
+
+/// Cases where node's exit status is its uncaught-exception artefact (see the module docs).
+const ABORTS: &[&str] = &["abort", "assert", "exceptions_uncaught"];
+
+fn tests_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    name: String,
+    program: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Option<String>,
+    fs: bool,
+    exit: i32,
+}
+
+fn cases() -> Vec<Case> {
+    let text = std::fs::read_to_string(tests_dir().join("programs/cases.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| Case {
+            name: c["name"].as_str().unwrap().to_owned(),
+            program: c["program"].as_str().unwrap().to_owned(),
+            args: c["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect(),
+            env: c["env"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                .collect(),
+            stdin: c["stdin"].as_str().map(str::to_owned),
+            fs: c["fs"].as_bool().unwrap(),
+            exit: i32::try_from(c["exit"].as_i64().unwrap()).unwrap(),
+        })
+        .collect()
+}
+
+/// The guest file system of the `fs` cases; the temp dirs live as long as this.
+struct Layout {
+    vfs: Vfs,
+    _ro: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn volume_dir(from: &Path, into: &mut Directory, prefix: &str) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = format!("{prefix}/{}", entry.file_name().to_str().unwrap());
+        if entry.file_type().unwrap().is_dir() {
+            into.insert(&name, Entry::Dir(Directory::default()), 1_700_000_000)
+                .unwrap();
+            volume_dir(&entry.path(), into, &name);
+        } else {
+            let data = std::fs::read(entry.path()).unwrap();
+            into.insert(
+                &name,
+                Entry::File {
+                    data: data.into(),
+                    modified: 1_700_000_000,
+                },
+                1_700_000_000,
+            )
+            .unwrap();
+        }
+    }
+}
+
+fn layout(fs: bool) -> Option<Layout> {
+    if !fs {
+        return None;
+    }
+    let fixtures = tests_dir().join("programs/fixtures");
+    let mut data = Directory::default();
+    volume_dir(&fixtures.join("data"), &mut data, "");
+    let bytes = Writer {
+        manifest: webc_container::manifest::Manifest::default().to_cbor(),
+        volumes: [("/data".to_owned(), data)].into_iter().collect(),
+        ..Default::default()
+    }
+    .to_bytes(Version::V3)
+    .unwrap();
+    let container = Container::from_bytes(bytes).unwrap();
+    let ro = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures.join("ro"), ro.path());
+    let work = tempfile::tempdir().unwrap();
+    copy_dir(&fixtures.join("work"), work.path());
+    let vfs = VfsBuilder::new()
+        .mount_volume("/data", container.volume("/data").unwrap(), "/")
+        .unwrap()
+        .grant_dir(ro.path(), "/ro", Mode::ReadOnly)
+        .unwrap()
+        .grant_dir(work.path(), "/work", Mode::ReadWrite)
+        .unwrap()
+        .build()
+        .unwrap();
+    Some(Layout { vfs, _ro: ro, work })
+}
+
+struct Ran {
+    result: Result<Outcome, RunnerError>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+fn run(
+    runner: &dyn Runner,
+    atom: &[u8],
+    command: &str,
+    args: &[String],
+    env: &[(String, String)],
+    stdin: &[u8],
+    fs: &Vfs,
+) -> Ran {
+    let spec = JobSpec {
+        command: command.to_owned(),
+        runner_uri: webc_runner_emscripten::URI.to_owned(),
+        atom_name: "main".to_owned(),
+        atom_kind: webc_runner_emscripten::ATOM_KIND.to_owned(),
+        args: args.to_vec(),
+        env: env.to_vec(),
+        ..JobSpec::default()
+    };
+    let mut stdin = stdin;
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let result = runner.run(Job {
+        spec,
+        atom,
+        fs,
+        stdin: &mut stdin,
+        stdout: &mut stdout,
+        stderr: &mut stderr,
+    });
+    Ran {
+        result,
+        stdout,
+        stderr,
+    }
+}
+
+fn golden(case: &str, ext: &str) -> Vec<u8> {
+    let path = tests_dir().join("goldens").join(format!("{case}.{ext}"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn program(name: &str) -> Vec<u8> {
+    std::fs::read(tests_dir().join("programs").join(format!("{name}.wasm"))).unwrap()
+}
+
+fn check_case(case: &Case, runner: &dyn Runner) {
+    let atom = program(&case.program);
+    let stdin = case
+        .stdin
+        .as_ref()
+        .map(|f| std::fs::read(tests_dir().join("programs").join(f)).unwrap())
+        .unwrap_or_default();
+    let layout = layout(case.fs);
+    let empty = VfsBuilder::new().build().unwrap();
+    let fs = layout.as_ref().map_or(&empty, |l| &l.vfs);
+    let ran = run(
+        runner,
+        &atom,
+        &case.program,
+        &case.args,
+        &case.env,
+        &stdin,
+        fs,
+    );
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    let want = golden(&case.name, "stdout");
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout),
+        String::from_utf8_lossy(&want),
+        "{}: stdout differs (stderr: {stderr}, outcome {:?})",
+        case.name,
+        ran.result
+    );
+    assert_eq!(ran.stdout, want, "{}: stdout bytes differ", case.name);
+    let golden_exit: i32 = String::from_utf8(golden(&case.name, "exit"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        golden_exit, case.exit,
+        "{}: cases.json and golden disagree",
+        case.name
+    );
+    if ABORTS.contains(&case.name.as_str()) {
+        assert_eq!(
+            golden_exit, 7,
+            "{}: node's artefact exit status changed",
+            case.name
+        );
+        assert_eq!(
+            ran.result,
+            Ok(Outcome::Trap),
+            "{}: an abort is a trap (exit 134); stderr: {stderr}",
+            case.name
+        );
+        let line = stderr.lines().next().unwrap_or_default();
+        assert!(
+            line.starts_with("Aborted("),
+            "{}: stderr {stderr:?}",
+            case.name
+        );
+        if case.name != "exceptions_uncaught" {
+            let node = String::from_utf8(golden(&case.name, "stderr")).unwrap();
+            assert_eq!(
+                Some(line),
+                node.lines().next(),
+                "{}: abort message",
+                case.name
+            );
+        }
+    } else {
+        assert_eq!(
+            ran.result,
+            Ok(Outcome::Exit(golden_exit)),
+            "{}: exit status; stderr: {stderr}",
+            case.name
+        );
+    }
+    if let Some(l) = &layout {
+        // The program cleans up after itself: only the fixture is left in /work.
+        let mut names: Vec<String> = std::fs::read_dir(l.work.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["existing.txt"], "{}: /work afterwards", case.name);
+    }
+}
+
+const NOT_EMSCRIPTEN: &str = r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")))"#;
+
+const UNKNOWN_IMPORT: &str = r#"(module
+  (import "env" "foo" (func (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "main") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "stackSave") (result i32) (i32.const 0))
+  (func (export "stackRestore") (param i32))
+  (func (export "stackAlloc") (param i32) (result i32) (i32.const 0)))"#;
+
+/// A minimal Emscripten-shaped module in later emcc's export spelling, returning 3 from
+/// `main` after writing the two bytes of argv\[1\] to stdout.
+const LATER_NAMES: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "env" "_emscripten_memcpy_js" (func (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (global $sp (mut i32) (i32.const 4096))
+  (func (export "main") (param $argc i32) (param $argv i32) (result i32) (local $s i32)
+    (local.set $s (i32.load offset=4 (local.get $argv)))
+    (i32.store (i32.const 8192) (local.get $s))
+    (i32.store (i32.const 8196) (i32.const 2))
+    (drop (call $fd_write (i32.const 1) (i32.const 8192) (i32.const 1) (i32.const 8200)))
+    (i32.const 3))
+  (func (export "emscripten_stack_get_current") (result i32) (global.get $sp))
+  (func (export "_emscripten_stack_restore") (param i32) (global.set $sp (local.get 0)))
+  (func (export "_emscripten_stack_alloc") (param i32) (result i32)
+    (global.set $sp (i32.and (i32.sub (global.get $sp) (local.get 0)) (i32.const -16)))
+    (global.get $sp)))"#;
+
+fn refused(runner: &dyn Runner, wat: &str) -> String {
+    let atom = wat::parse_str(wat).unwrap();
+    let empty = VfsBuilder::new().build().unwrap();
+    let ran = run(runner, &atom, "prog", &[], &[], b"", &empty);
+    assert!(ran.stdout.is_empty() && ran.stderr.is_empty());
+    match ran.result {
+        Err(RunnerError::CannotExecute(msg)) => {
+            assert!(!msg.contains('\n'), "one line: {msg:?}");
+            msg
+        }
+        other => panic!("expected CannotExecute, got {other:?}"),
+    }
+}
+
+fn main() {
+    let mut suite = Suite::new();
+    let runner: Arc<dyn Runner> = Arc::new(EmscriptenRunner::default());
+    for case in cases() {
+        for way in Way::ALL {
+            let (case, runner) = (case.clone(), Arc::clone(&runner));
+            suite.test(format!("{}::{way}", case.name), move || {
+                let r = reach(way, runner, PLUGIN);
+                check_case(&case, &*r);
+            });
+        }
+    }
+    for way in Way::ALL {
+        let r = Arc::clone(&runner);
+        suite.test(format!("refuses_a_wasi_module::{way}"), move || {
+            let msg = refused(&*reach(way, r, PLUGIN), NOT_EMSCRIPTEN);
+            assert!(
+                msg.contains("not an Emscripten module: no `main` export")
+                    && msg.contains("use runner wasi"),
+                "{msg}"
+            );
+        });
+        let r = Arc::clone(&runner);
+        suite.test(format!("refuses_an_unknown_import::{way}"), move || {
+            let msg = refused(&*reach(way, r, PLUGIN), UNKNOWN_IMPORT);
+            assert!(msg.ends_with("env.foo: (i32, i32) -> i32"), "{msg}");
+        });
+        let r = Arc::clone(&runner);
+        suite.test(format!("later_emcc_export_names::{way}"), move || {
+            let atom = wat::parse_str(LATER_NAMES).unwrap();
+            let empty = VfsBuilder::new().build().unwrap();
+            let r = reach(way, r, PLUGIN);
+            let ran = run(&*r, &atom, "prog", &["hi".to_owned()], &[], b"", &empty);
+            assert_eq!(ran.result, Ok(Outcome::Exit(3)));
+            assert_eq!(ran.stdout, b"hi");
+        });
+    }
+    suite.test("every_case_has_goldens", || {
+        let cases = cases();
+        assert_eq!(cases.len(), 23);
+        for c in &cases {
+            assert!(
+                tests_dir()
+                    .join(format!("goldens/{}.stdout", c.name))
+                    .is_file()
+            );
+            assert!(
+                tests_dir()
+                    .join(format!("goldens/{}.exit", c.name))
+                    .is_file()
+            );
+        }
+    });
+    suite.run()
+}
