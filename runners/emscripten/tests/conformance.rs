@@ -179,6 +179,10 @@ fn run(
         env: env.to_vec(),
         ..JobSpec::default()
     };
+    run_spec(runner, spec, atom, stdin, fs)
+}
+
+fn run_spec(runner: &dyn Runner, spec: JobSpec, atom: &[u8], stdin: &[u8], fs: &Vfs) -> Ran {
     let mut stdin = stdin;
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let result = runner.run(Job {
@@ -194,6 +198,21 @@ fn run(
         stdout,
         stderr,
     }
+}
+
+/// `malloc_grow` with a memory limit of `limit` bytes.
+fn run_limited(runner: &dyn Runner, atom: &[u8], limit: u64, fs: &Vfs) -> Ran {
+    let spec = JobSpec {
+        command: "malloc_grow".to_owned(),
+        runner_uri: webc_runner_emscripten::URI.to_owned(),
+        atom_kind: webc_runner_emscripten::ATOM_KIND.to_owned(),
+        limits: webc_runner_api::Limits {
+            memory: Some(limit),
+            time: None,
+        },
+        ..JobSpec::default()
+    };
+    run_spec(runner, spec, atom, b"", fs)
 }
 
 fn golden(case: &str, ext: &str) -> Vec<u8> {
@@ -322,6 +341,18 @@ const LATER_NAMES: &str = r#"(module
     (global.set $sp (i32.and (i32.sub (global.get $sp) (local.get 0)) (i32.const -16)))
     (global.get $sp)))"#;
 
+/// Memory fixed at one page (no `ALLOW_MEMORY_GROWTH`): `main` asks `emscripten_resize_heap`
+/// for more, which the glue answers with `abort("OOM")`.
+const FIXED_MEMORY: &str = r#"(module
+  (import "env" "emscripten_resize_heap" (func $resize (param i32) (result i32)))
+  (memory (export "memory") 1 1)
+  (func (export "main") (param i32 i32) (result i32)
+    (drop (call $resize (i32.const 131072)))
+    (i32.const 0))
+  (func (export "stackSave") (result i32) (i32.const 0))
+  (func (export "stackRestore") (param i32))
+  (func (export "stackAlloc") (param i32) (result i32) (i32.const 1024)))"#;
+
 fn refused(runner: &dyn Runner, wat: &str) -> String {
     let atom = wat::parse_str(wat).unwrap();
     let empty = VfsBuilder::new().build().unwrap();
@@ -371,6 +402,44 @@ fn main() {
             let ran = run(&*r, &atom, "prog", &["hi".to_owned()], &[], b"", &empty);
             assert_eq!(ran.result, Ok(Outcome::Exit(3)));
             assert_eq!(ran.stdout, b"hi");
+        });
+    }
+    for way in Way::ALL {
+        let r = Arc::clone(&runner);
+        suite.test(
+            format!("memory_limit_makes_malloc_fail::{way}"),
+            move || {
+                let r = reach(way, r, PLUGIN);
+                let empty = VfsBuilder::new().build().unwrap();
+                let spec_limit = 48 << 20;
+                let atom = program("malloc_grow");
+                let ran = run_limited(&*r, &atom, spec_limit, &empty);
+                let stdout = String::from_utf8(ran.stdout).unwrap();
+                // 16 MiB at start, 48 MiB allowed: the 1 MiB chunks run out after about 30.
+                assert!(stdout.starts_with("malloc failed at chunk "), "{stdout}");
+                let chunk: u32 = stdout["malloc failed at chunk ".len()..]
+                    .trim()
+                    .parse()
+                    .unwrap();
+                assert!((20..48).contains(&chunk), "{chunk}");
+                assert_eq!(ran.result, Ok(Outcome::Exit(1)));
+            },
+        );
+        let r = Arc::clone(&runner);
+        suite.test(format!("fixed_memory_aborts_with_oom::{way}"), move || {
+            let atom = wat::parse_str(FIXED_MEMORY).unwrap();
+            let empty = VfsBuilder::new().build().unwrap();
+            let ran = run(
+                &*reach(way, r, PLUGIN),
+                &atom,
+                "prog",
+                &[],
+                &[],
+                b"",
+                &empty,
+            );
+            assert_eq!(ran.result, Ok(Outcome::Trap));
+            assert_eq!(String::from_utf8(ran.stderr).unwrap(), "Aborted(OOM)\n");
         });
     }
     suite.test("every_case_has_goldens", || {
