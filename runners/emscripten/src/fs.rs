@@ -12,11 +12,12 @@
 
 use wasmtime::{Caller, Linker, Val};
 use webc_runner_api::fs::{FileType, Stat as FsStat};
-use webc_runner_wasi::{
-    DupAt, Errno, FdKind, GuestMem, ROOT_FD, WasiCtx, WasiResult, fdflags, rights,
-};
+use webc_runner_wasi::{DupAt, Errno, FdKind, GuestMem, ROOT_FD, WasiResult, fdflags, rights};
 
 use crate::env::{c_bytes, exports};
+
+#[path = "fs_at.rs"]
+mod at;
 use crate::exec::EmCtx;
 use crate::layout::{
     self, AT_FDCWD, BLKSIZE, DIRENT_SIZE, DirentType, O_APPEND, O_NONBLOCK, O_RDONLY, O_RDWR,
@@ -36,10 +37,23 @@ pub(crate) const NAMES: &[&str] = &[
     "__syscall_unlink",
     "__syscall_rename",
     "__syscall_ftruncate64",
+    "__syscall_openat",
+    "__syscall_fstat64",
+    "__syscall_lstat64",
+    "__syscall_newfstatat",
+    "__syscall_getcwd",
+    "__syscall_chdir",
+    "__syscall_dup",
+    "__syscall_dup3",
+    "__syscall_mkdirat",
+    "__syscall_unlinkat",
+    "__syscall_renameat",
+    "__syscall_readlinkat",
+    "__syscall_pipe",
 ];
 
 /// `-errno` as a syscall returns it.
-fn neg(e: Errno) -> i32 {
+pub(super) fn neg(e: Errno) -> i32 {
     -e.code()
 }
 
@@ -49,7 +63,7 @@ fn result(r: WasiResult<i32>) -> i32 {
 
 /// `path` made absolute against `cwd` and normalised lexically; a trailing `/` is kept (it
 /// asks for a directory).
-pub(crate) fn absolute(cwd: &str, path: &str) -> WasiResult<String> {
+pub(super) fn absolute(cwd: &str, path: &str) -> WasiResult<String> {
     if path.is_empty() {
         return Err(Errno::NOENT);
     }
@@ -85,24 +99,25 @@ fn guest_path(d: &EmCtx, m: &GuestMem<'_>, ptr: i32) -> WasiResult<String> {
 fn parent(path: &str) -> &str {
     let trimmed = path.trim_end_matches('/');
     match trimmed.rfind('/') {
-        Some(0) | None => "/",
+        Some(0) => "/",
+        None => ".",
         Some(i) => &trimmed[..i],
     }
 }
 
 /// The `EPERM` → lookup error or `EROFS` translation of a write-ish call (see the module
 /// docs): `exist` must exist (lstat), the parents of `create` must be directories.
-fn write_errno(d: &mut EmCtx, e: Errno, exist: &[&str], create: &[&str]) -> Errno {
+fn write_errno(d: &mut EmCtx, e: Errno, dir: u32, exist: &[&str], create: &[&str]) -> Errno {
     if e != Errno::PERM {
         return e;
     }
     for p in exist {
-        if let Err(e) = d.wasi.path_filestat(ROOT_FD, p, false) {
+        if let Err(e) = d.wasi.path_filestat(dir, p, false) {
             return e;
         }
     }
     for p in create {
-        match d.wasi.path_filestat(ROOT_FD, parent(p), true) {
+        match d.wasi.path_filestat(dir, parent(p), true) {
             Err(e) => return e,
             Ok(st) if st.filetype != Some(FileType::Directory) => return Errno::NOTDIR,
             Ok(_) => {}
@@ -126,7 +141,7 @@ const WRITE_RIGHTS: u64 = rights::FD_WRITE
     | rights::FD_ALLOCATE
     | rights::FD_FILESTAT_SET_SIZE;
 
-fn open(d: &mut EmCtx, path: &str, flags: i32) -> WasiResult<i32> {
+pub(super) fn open(d: &mut EmCtx, dir: u32, path: &str, flags: i32) -> WasiResult<i32> {
     let req = layout::open_flags(flags).map_err(|e| Errno(e as u16))?;
     let mut oflags = 0;
     if req.create {
@@ -152,7 +167,7 @@ fn open(d: &mut EmCtx, path: &str, flags: i32) -> WasiResult<i32> {
     let lookup = if req.nofollow { 0 } else { FOLLOW };
     match d
         .wasi
-        .open(ROOT_FD, path, lookup, oflags, base, rights::ALL, fdfl)
+        .open(dir, path, lookup, oflags, base, rights::ALL, fdfl)
     {
         Ok(fd) => Ok(fd as i32),
         Err(e) if req.write || req.create || req.trunc => {
@@ -161,7 +176,7 @@ fn open(d: &mut EmCtx, path: &str, flags: i32) -> WasiResult<i32> {
             } else {
                 (&[path], &[])
             };
-            Err(write_errno(d, e, exist, create))
+            Err(write_errno(d, e, dir, exist, create))
         }
         Err(e) => Err(e),
     }
@@ -184,7 +199,7 @@ fn timespec(ns: u64) -> layout::Timespec {
 }
 
 /// The `struct stat` record of a file-system stat.
-fn stat_record(st: &FsStat) -> [u8; STAT_SIZE] {
+pub(super) fn stat_record(st: &FsStat) -> [u8; STAT_SIZE] {
     layout::Stat {
         dev: st.dev as u32,
         ino: st.ino,
@@ -301,11 +316,48 @@ fn getdents(d: &mut EmCtx, m: &mut GuestMem<'_>, fd: i32, buf: i32, count: i32) 
 
 /// Wraps a syscall body: guest memory, store data, `-errno` on failure (`EFAULT` for a bad
 /// pointer).
-fn sys(
+pub(super) fn sys(
     caller: &mut Caller<'_, EmCtx>,
     f: impl FnOnce(&mut EmCtx, &mut GuestMem<'_>) -> WasiResult<i32>,
 ) -> wasmtime::Result<i32> {
     webc_runner_wasi::with_guest_memory(caller, crate::exec::wasi, |d, m| result(f(d, m)))
+}
+
+/// `mkdir`/`mkdirat` once the path is resolved (a trailing `/` is dropped, as the glue).
+pub(super) fn mkdir(d: &mut EmCtx, dir: u32, path: String) -> WasiResult<i32> {
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/').to_owned()
+    } else {
+        path
+    };
+    match d.wasi.create_directory(dir, &path) {
+        Ok(()) => Ok(0),
+        Err(Errno::PERM) if d.wasi.path_filestat(dir, &path, false).is_ok() => Err(Errno::EXIST),
+        Err(e) => Err(write_errno(d, e, dir, &[], &[&path])),
+    }
+}
+
+/// `rmdir` (`dir`) or `unlink` once the path is resolved.
+pub(super) fn remove(d: &mut EmCtx, at: u32, path: &str, dir: bool) -> WasiResult<i32> {
+    let r = if dir {
+        d.wasi.remove_directory(at, path)
+    } else {
+        d.wasi.unlink_file(at, path)
+    };
+    r.map_err(|e| write_errno(d, e, at, &[path], &[]))?;
+    Ok(0)
+}
+
+/// `rename`/`renameat` once the paths are resolved.
+pub(super) fn rename(d: &mut EmCtx, old: (u32, &str), new: (u32, &str)) -> WasiResult<i32> {
+    match d.wasi.rename(old.0, old.1, new.0, new.1) {
+        Ok(()) => Ok(0),
+        // The lookups of both sides, each from its own directory.
+        Err(e) => match write_errno(d, e, old.0, &[old.1], &[]) {
+            Errno::ROFS => Err(write_errno(d, Errno::PERM, new.0, &[], &[new.1])),
+            e => Err(e),
+        },
+    }
 }
 
 /// A syscall `(path, arg) -> i32` whose body gets the absolute path.
@@ -328,6 +380,7 @@ fn path_syscall(
 }
 
 pub(crate) fn define(linker: &mut Linker<EmCtx>) -> wasmtime::Result<()> {
+    at::define(linker)?;
     linker.func_wrap(
         "env",
         "__syscall_open",
@@ -339,7 +392,7 @@ pub(crate) fn define(linker: &mut Linker<EmCtx>) -> wasmtime::Result<()> {
                     0
                 };
                 let path = guest_path(d, m, path)?;
-                open(d, &path, flags)
+                open(d, ROOT_FD, &path, flags)
             })
         },
     )?;
@@ -412,31 +465,13 @@ pub(crate) fn define(linker: &mut Linker<EmCtx>) -> wasmtime::Result<()> {
         Ok(0)
     })?;
     path_syscall(linker, "__syscall_mkdir", |d, _, path, _mode| {
-        let path = if path.len() > 1 {
-            path.trim_end_matches('/').to_owned()
-        } else {
-            path
-        };
-        match d.wasi.create_directory(ROOT_FD, &path) {
-            Ok(()) => Ok(0),
-            Err(Errno::PERM) if d.wasi.path_filestat(ROOT_FD, &path, false).is_ok() => {
-                Err(Errno::EXIST)
-            }
-            Err(e) => Err(write_errno(d, e, &[], &[&path])),
-        }
+        mkdir(d, ROOT_FD, path)
     })?;
-    type Remove = fn(&mut WasiCtx, u32, &str) -> WasiResult<()>;
-    let removals: [(&str, Remove); 2] = [
-        ("__syscall_rmdir", WasiCtx::remove_directory),
-        ("__syscall_unlink", WasiCtx::unlink_file),
-    ];
-    for (name, remove) in removals {
+    for (name, dir) in [("__syscall_rmdir", true), ("__syscall_unlink", false)] {
         linker.func_wrap("env", name, move |mut c: Caller<'_, EmCtx>, path: i32| {
             sys(&mut c, |d, m| {
                 let path = guest_path(d, m, path)?;
-                remove(&mut d.wasi, ROOT_FD, &path)
-                    .map_err(|e| write_errno(d, e, &[&path], &[]))?;
-                Ok(0)
+                remove(d, ROOT_FD, &path, dir)
             })
         })?;
     }
@@ -447,10 +482,7 @@ pub(crate) fn define(linker: &mut Linker<EmCtx>) -> wasmtime::Result<()> {
             sys(&mut c, |d, m| {
                 let old = guest_path(d, m, old)?;
                 let new = guest_path(d, m, new)?;
-                d.wasi
-                    .rename(ROOT_FD, &old, ROOT_FD, &new)
-                    .map_err(|e| write_errno(d, e, &[&old], &[&new]))?;
-                Ok(0)
+                rename(d, (ROOT_FD, &old), (ROOT_FD, &new))
             })
         },
     )?;
@@ -496,5 +528,7 @@ mod tests {
         assert_eq!(parent("/a/b"), "/a");
         assert_eq!(parent("/a"), "/");
         assert_eq!(parent("/a/b/"), "/a");
+        assert_eq!(parent("x"), ".");
+        assert_eq!(parent("d/x"), "d");
     }
 }

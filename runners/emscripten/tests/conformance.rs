@@ -224,6 +224,16 @@ fn program(name: &str) -> Vec<u8> {
     std::fs::read(tests_dir().join("programs").join(format!("{name}.wasm"))).unwrap()
 }
 
+/// What is left in `/work` after a run, sorted.
+fn work_left(layout: &Layout) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(layout.work.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
 fn check_case(case: &Case, runner: &dyn Runner) {
     let atom = program(&case.program);
     let stdin = case
@@ -300,12 +310,12 @@ fn check_case(case: &Case, runner: &dyn Runner) {
     }
     if let Some(l) = &layout {
         // The program cleans up after itself: only the fixture is left in /work.
-        let mut names: Vec<String> = std::fs::read_dir(l.work.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["existing.txt"], "{}: /work afterwards", case.name);
+        assert_eq!(
+            work_left(l),
+            ["existing.txt"],
+            "{}: /work afterwards",
+            case.name
+        );
     }
 }
 
@@ -353,10 +363,77 @@ const FIXED_MEMORY: &str = r#"(module
   (func (export "stackRestore") (param i32))
   (func (export "stackAlloc") (param i32) (result i32) (i32.const 1024)))"#;
 
+/// The `*at` family, the working directory and `dup`, in the `fs` layout: `main` records
+/// each syscall's result (and a few fields it wrote) as i32s and writes them to stdout.
+const AT_CALLS: &str = r#"(module
+  (import "env" "__syscall_getcwd" (func $getcwd (param i32 i32) (result i32)))
+  (import "env" "__syscall_chdir" (func $chdir (param i32) (result i32)))
+  (import "env" "__syscall_openat" (func $openat (param i32 i32 i32 i32) (result i32)))
+  (import "env" "__syscall_fstat64" (func $fstat (param i32 i32) (result i32)))
+  (import "env" "__syscall_dup" (func $dup (param i32) (result i32)))
+  (import "env" "__syscall_dup3" (func $dup3 (param i32 i32 i32) (result i32)))
+  (import "env" "__syscall_mkdirat" (func $mkdirat (param i32 i32 i32) (result i32)))
+  (import "env" "__syscall_renameat" (func $renameat (param i32 i32 i32 i32) (result i32)))
+  (import "env" "__syscall_unlinkat" (func $unlinkat (param i32 i32 i32) (result i32)))
+  (import "env" "__syscall_newfstatat" (func $fstatat (param i32 i32 i32 i32) (result i32)))
+  (import "env" "__syscall_lstat64" (func $lstat (param i32 i32) (result i32)))
+  (import "env" "__syscall_readlinkat" (func $readlinkat (param i32 i32 i32 i32) (result i32)))
+  (import "env" "__syscall_pipe" (func $pipe (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "work\00")
+  (data (i32.const 110) "existing.txt\00")
+  (data (i32.const 130) "d\00")
+  (data (i32.const 140) "/work/e\00")
+  (data (i32.const 150) "e\00")
+  (data (i32.const 160) "../data/input.txt\00")
+  (data (i32.const 180) "/data\00")
+  (data (i32.const 190) "/data/x\00")
+  (data (i32.const 200) "nope\00")
+  (global $out (mut i32) (i32.const 5000))
+  (func $rec (param i32)
+    (i32.store (global.get $out) (local.get 0))
+    (global.set $out (i32.add (global.get $out) (i32.const 4))))
+  (func (export "main") (param i32 i32) (result i32) (local $fd i32)
+    (call $rec (call $getcwd (i32.const 1000) (i32.const 100)))
+    (call $rec (call $chdir (i32.const 100)))
+    (call $rec (call $getcwd (i32.const 1000) (i32.const 100)))
+    (call $rec (i32.load (i32.const 1000)))
+    (local.set $fd (call $openat (i32.const -100) (i32.const 110) (i32.const 0) (i32.const 0)))
+    (call $rec (local.get $fd))
+    (call $rec (call $fstat (local.get $fd) (i32.const 2000)))
+    (call $rec (i32.load (i32.const 2040)))
+    (call $rec (call $dup (local.get $fd)))
+    (call $rec (call $dup3 (local.get $fd) (local.get $fd) (i32.const 0)))
+    (call $rec (call $mkdirat (i32.const -100) (i32.const 130) (i32.const 493)))
+    (call $rec (call $renameat (i32.const -100) (i32.const 130) (i32.const -100) (i32.const 140)))
+    (call $rec (call $unlinkat (i32.const -100) (i32.const 150) (i32.const 512)))
+    (call $rec (call $unlinkat (i32.const -100) (i32.const 110) (i32.const 7)))
+    (call $rec (call $fstatat (i32.const -100) (i32.const 160) (i32.const 2000) (i32.const 0)))
+    (call $rec (i32.load (i32.const 2040)))
+    (call $rec (call $lstat (i32.const 180) (i32.const 2000)))
+    (call $rec (i32.and (i32.load (i32.const 2012)) (i32.const 61440)))
+    (call $rec (call $readlinkat (i32.const -100) (i32.const 110) (i32.const 3000) (i32.const 10)))
+    (call $rec (call $mkdirat (i32.const -100) (i32.const 190) (i32.const 0)))
+    (call $rec (call $pipe (i32.const 4000)))
+    (call $rec (call $chdir (i32.const 200)))
+    (i32.store (i32.const 4900) (i32.const 5000))
+    (i32.store (i32.const 4904) (i32.sub (global.get $out) (i32.const 5000)))
+    (drop (call $fd_write (i32.const 1) (i32.const 4900) (i32.const 1) (i32.const 4910)))
+    (i32.const 0))
+  (func (export "stackSave") (result i32) (i32.const 0))
+  (func (export "stackRestore") (param i32))
+  (func (export "stackAlloc") (param i32) (result i32) (i32.const 4096)))"#;
+
+/// Runs `atom` as command `prog` without arguments, environment or stdin.
+fn run_module(runner: &dyn Runner, atom: &[u8], fs: &Vfs) -> Ran {
+    run(runner, atom, "prog", &[], &[], b"", fs)
+}
+
 fn refused(runner: &dyn Runner, wat: &str) -> String {
     let atom = wat::parse_str(wat).unwrap();
     let empty = VfsBuilder::new().build().unwrap();
-    let ran = run(runner, &atom, "prog", &[], &[], b"", &empty);
+    let ran = run_module(runner, &atom, &empty);
     assert!(ran.stdout.is_empty() && ran.stderr.is_empty());
     match ran.result {
         Err(RunnerError::CannotExecute(msg)) => {
@@ -429,17 +506,48 @@ fn main() {
         suite.test(format!("fixed_memory_aborts_with_oom::{way}"), move || {
             let atom = wat::parse_str(FIXED_MEMORY).unwrap();
             let empty = VfsBuilder::new().build().unwrap();
-            let ran = run(
-                &*reach(way, r, PLUGIN),
-                &atom,
-                "prog",
-                &[],
-                &[],
-                b"",
-                &empty,
-            );
+            let ran = run_module(&*reach(way, r, PLUGIN), &atom, &empty);
             assert_eq!(ran.result, Ok(Outcome::Trap));
             assert_eq!(String::from_utf8(ran.stderr).unwrap(), "Aborted(OOM)\n");
+        });
+    }
+    for way in Way::ALL {
+        let r = Arc::clone(&runner);
+        suite.test(format!("at_syscalls_cwd_dup::{way}"), move || {
+            let atom = wat::parse_str(AT_CALLS).unwrap();
+            let layout = layout(true).unwrap();
+            let ran = run_module(&*reach(way, r, PLUGIN), &atom, &layout.vfs);
+            assert_eq!(ran.result, Ok(Outcome::Exit(0)));
+            let got: Vec<i32> = ran
+                .stdout
+                .chunks(4)
+                .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            let want = [
+                2,                            // getcwd "/" (length with NUL)
+                0,                            // chdir work
+                6,                            // getcwd "/work"
+                i32::from_le_bytes(*b"/wor"), // its bytes
+                5,                            // openat AT_FDCWD existing.txt
+                0,                            // fstat64
+                12,                           // st_size
+                6,                            // dup
+                -28,                          // dup3 onto itself: EINVAL
+                0,                            // mkdirat d
+                0,                            // renameat d -> /work/e
+                0,                            // unlinkat e AT_REMOVEDIR
+                -28,                          // unlinkat bad flags: EINVAL
+                0,                            // newfstatat ../data/input.txt
+                41,                           // st_size
+                0,                            // lstat64 /data
+                0o040000,                     // S_IFDIR
+                -28,                          // readlinkat of a file: EINVAL
+                -69,                          // mkdirat in the volume: EROFS
+                -52,                          // pipe: ENOSYS
+                -44,                          // chdir nope: ENOENT
+            ];
+            assert_eq!(got, want);
+            assert_eq!(work_left(&layout), ["existing.txt"]);
         });
     }
     suite.test("every_case_has_goldens", || {
