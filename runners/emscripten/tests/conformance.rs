@@ -25,6 +25,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use webc_container::manifest::{CommandAnnotations, Emscripten};
 use webc_container::write::{Directory, Entry, Writer};
 use webc_container::{Container, Version};
 use webc_runner_api::{Job, JobSpec, Outcome, Runner, RunnerError};
@@ -548,6 +549,47 @@ fn main() {
             ];
             assert_eq!(got, want);
             assert_eq!(work_left(&layout), ["existing.txt"]);
+        });
+    }
+    for way in Way::ALL {
+        let r = Arc::clone(&runner);
+        suite.test(format!("annotation_main_args_and_env::{way}"), move || {
+            let r = reach(way, r, PLUGIN);
+            let annotations = CommandAnnotations {
+                emscripten: Some(Emscripten {
+                    atom: Some("main".to_owned()),
+                    env: Some(vec![
+                        "GREETING=from manifest".to_owned(),
+                        "EMPTY".to_owned(),
+                    ]),
+                    main_args: Some(vec!["first".to_owned()]),
+                    ..Emscripten::default()
+                }),
+                ..CommandAnnotations::default()
+            };
+            let mut cbor = Vec::new();
+            ciborium::into_writer(&annotations.to_cbor_value(), &mut cbor).unwrap();
+            let spec = JobSpec {
+                command: "args_env".to_owned(),
+                annotations: cbor,
+                args: vec!["two words".to_owned()],
+                // A granted variable replaces the manifest's.
+                env: vec![("EMPTY".to_owned(), "granted".to_owned())],
+                ..JobSpec::default()
+            };
+            let empty = VfsBuilder::new().build().unwrap();
+            let ran = run_spec(&*r, spec, &program("args_env"), b"", &empty);
+            assert_eq!(ran.result, Ok(Outcome::Exit(0)));
+            let stdout = String::from_utf8(ran.stdout).unwrap();
+            for line in [
+                "argc=3\n",
+                "argv[1]=[first]\n",
+                "argv[2]=[two words]\n",
+                "GREETING=[from manifest]\n",
+                "EMPTY=[granted]\n",
+            ] {
+                assert!(stdout.contains(line), "{line:?} in {stdout}");
+            }
         });
     }
     suite.test("every_case_has_goldens", || {
