@@ -431,6 +431,45 @@ fn run_module(runner: &dyn Runner, atom: &[u8], fs: &Vfs) -> Ran {
     run(runner, atom, "prog", &[], &[], b"", fs)
 }
 
+/// `invoke_*` of signatures no emcc test program has: i64 and f64 parameters and results.
+/// `main` returns 0 when the call went through, the longjmp was caught (zero result,
+/// `setThrew(1, 0)`, stack pointer restored), else the number of the failed check; with an
+/// argument, the invoked function traps instead, which no trampoline catches. With two,
+/// it loops forever (for the time limit).
+const INVOKE_ANY: &str = r#"(module
+  (import "env" "invoke_ddji" (func $invoke_add (param i32 i64 f64) (result f64)))
+  (import "env" "invoke_ji" (func $invoke_throw (param i32) (result i64)))
+  (import "env" "invoke_v" (func $invoke_v (param i32)))
+  (import "env" "_emscripten_throw_longjmp" (func $longjmp))
+  (memory (export "memory") 1)
+  (table (export "__indirect_function_table") 4 funcref)
+  (elem (i32.const 1) $add $throw $trap)
+  (global $sp (mut i32) (i32.const 4096))
+  (global $threw (mut i32) (i32.const 0))
+  (func $add (param i64 f64) (result f64) (f64.add (f64.convert_i64_s (local.get 0)) (local.get 1)))
+  (func $throw (result i64)
+    (global.set $sp (i32.sub (global.get $sp) (i32.const 64)))
+    (call $longjmp)
+    (i64.const 99))
+  (func $trap (unreachable))
+  (func (export "setThrew") (param i32 i32)
+    (if (i32.eqz (global.get $threw)) (then (global.set $threw (local.get 0)))))
+  (func (export "main") (param $argc i32) (param i32) (result i32) (local $sp0 i32)
+    (if (i32.eq (local.get $argc) (i32.const 3)) (then (loop $l (br $l))))
+    (if (i32.eq (local.get $argc) (i32.const 2)) (then (call $invoke_v (i32.const 3))))
+    (if (f64.ne (call $invoke_add (i32.const 1) (i64.const 2) (f64.const 3.5)) (f64.const 5.5))
+      (then (return (i32.const 1))))
+    (local.set $sp0 (global.get $sp))
+    (if (i64.ne (call $invoke_throw (i32.const 2)) (i64.const 0)) (then (return (i32.const 2))))
+    (if (i32.ne (global.get $threw) (i32.const 1)) (then (return (i32.const 3))))
+    (if (i32.ne (global.get $sp) (local.get $sp0)) (then (return (i32.const 4))))
+    (i32.const 0))
+  (func (export "stackSave") (result i32) (global.get $sp))
+  (func (export "stackRestore") (param i32) (global.set $sp (local.get 0)))
+  (func (export "stackAlloc") (param i32) (result i32)
+    (global.set $sp (i32.and (i32.sub (global.get $sp) (local.get 0)) (i32.const -16)))
+    (global.get $sp)))"#;
+
 fn refused(runner: &dyn Runner, wat: &str) -> String {
     let atom = wat::parse_str(wat).unwrap();
     let empty = VfsBuilder::new().build().unwrap();
@@ -590,6 +629,37 @@ fn main() {
             ] {
                 assert!(stdout.contains(line), "{line:?} in {stdout}");
             }
+        });
+    }
+    for way in Way::ALL {
+        let r = Arc::clone(&runner);
+        suite.test(format!("invoke_of_any_signature::{way}"), move || {
+            let r = reach(way, r, PLUGIN);
+            let atom = wat::parse_str(INVOKE_ANY).unwrap();
+            let empty = VfsBuilder::new().build().unwrap();
+            let ran = run_module(&*r, &atom, &empty);
+            assert_eq!(ran.result, Ok(Outcome::Exit(0)));
+            // A trap is not an exception: it passes through the trampoline.
+            let args = ["trap".to_owned()];
+            let ran = run(&*r, &atom, "prog", &args, &[], b"", &empty);
+            assert_eq!(ran.result, Ok(Outcome::Trap));
+            let stderr = String::from_utf8(ran.stderr).unwrap();
+            assert!(
+                stderr.starts_with("error: the program trapped: "),
+                "{stderr}"
+            );
+            // The time limit holds inside Emscripten programs too.
+            let spec = JobSpec {
+                command: "prog".to_owned(),
+                args: vec!["loop".to_owned(), "forever".to_owned()],
+                limits: webc_runner_api::Limits {
+                    memory: None,
+                    time: Some(std::time::Duration::from_millis(300)),
+                },
+                ..JobSpec::default()
+            };
+            let ran = run_spec(&*r, spec, &atom, b"", &empty);
+            assert_eq!(ran.result, Ok(Outcome::Timeout));
         });
     }
     suite.test("every_case_has_goldens", || {
