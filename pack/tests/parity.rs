@@ -631,3 +631,128 @@ fn feature_detection_edge_cases_match_wasmer() {
         .contains(&"exception-handling".to_owned())
     );
 }
+
+/// `runner = "emscripten"` (by name, by URI, old wapm-cli's `…/command@unstable_`), on a real
+/// emcc-built module: the runner URI `https://webc.org/runner/emscripten` and, as Wasmer does
+/// for every runner but WASI/WCGI, only the generated `atom` annotation; a user `emscripten`
+/// annotation (inline or from a JSON file, nulls as the `webc` struct writes them) is kept
+/// as written, and a dependency's module gets `atom.dependency`.
+#[test]
+fn emscripten_commands_match_wasmer() {
+    let hello = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../runners/emscripten/tests/programs/hello.wasm"),
+    )
+    .unwrap();
+    let p = Project::new();
+    p.manifest(
+        r#"
+[package]
+name = "acme/em"
+version = "0.1.0"
+entrypoint = "hello"
+
+[dependencies]
+"acme/lib" = "1"
+
+[[module]]
+name = "hello"
+source = "hello.wasm"
+
+[[command]]
+name = "hello"
+module = "hello"
+runner = "emscripten"
+
+[[command]]
+name = "uri"
+module = "hello"
+runner = "https://webc.org/runner/emscripten"
+
+[[command]]
+name = "legacy"
+module = "hello"
+runner = "https://webc.org/runner/emscripten/command@unstable_"
+
+[[command]]
+name = "args"
+module = "hello"
+runner = "emscripten"
+annotations = { emscripten = { main-args = ["a", "b c"], env = ["K=V"], atom = "hello" } }
+
+[[command]]
+name = "nulls"
+module = "hello"
+runner = "emscripten"
+annotations = { file = "em.json", kind = "json" }
+
+[[command]]
+name = "dep"
+module = "acme/lib:tool"
+runner = "emscripten"
+"#,
+    )
+    .file("hello.wasm", &hello)
+    .file(
+        "em.json",
+        r#"{"emscripten": {"atom": "hello", "package": null, "env": null, "main-args": null}}"#,
+    );
+    p.fix_times();
+    let bytes = p.assert_same();
+    let m = manifest_value(&bytes);
+    let runner = |cmd: &str| {
+        get(&m, &["commands", cmd, "runner"])
+            .and_then(Value::as_text)
+            .unwrap()
+            .to_owned()
+    };
+    for cmd in ["hello", "uri", "args", "nulls", "dep"] {
+        assert_eq!(runner(cmd), "https://webc.org/runner/emscripten", "{cmd}");
+    }
+    assert_eq!(
+        runner("legacy"),
+        "https://webc.org/runner/emscripten/command@unstable_"
+    );
+    assert_eq!(
+        keys(get(&m, &["commands", "hello", "annotations"])),
+        ["atom"]
+    );
+    assert_eq!(
+        get(&m, &["commands", "hello", "annotations", "atom", "name"]).and_then(Value::as_text),
+        Some("hello")
+    );
+    assert_eq!(
+        keys(get(&m, &["commands", "args", "annotations"])),
+        ["atom", "emscripten"]
+    );
+    assert_eq!(
+        keys(get(&m, &["commands", "args", "annotations", "emscripten"])),
+        ["main-args", "env", "atom"]
+    );
+    assert_eq!(
+        texts(get(
+            &m,
+            &["commands", "args", "annotations", "emscripten", "main-args"]
+        )),
+        ["a", "b c"]
+    );
+    assert_eq!(
+        get(
+            &m,
+            &["commands", "nulls", "annotations", "emscripten", "env"]
+        ),
+        Some(&Value::Null)
+    );
+    assert_eq!(
+        keys(get(&m, &["commands", "dep", "annotations", "atom"])),
+        ["name", "dependency"]
+    );
+    assert_eq!(
+        get(
+            &m,
+            &["commands", "dep", "annotations", "atom", "dependency"]
+        )
+        .and_then(Value::as_text),
+        Some("acme/lib")
+    );
+}
