@@ -8,6 +8,16 @@
 #   (c) Python onnxruntime (InferenceSession, 1 intra-op and 1 inter-op thread), median;
 #   (d) the infer codec alone (decode the JSON request + encode the response with
 #       webc_runner_onnx::codec), median; boundary overhead = (a) - (b) - (d);
+#   (f)/(g) the runner's request loop in-process (bench/onnx/boundary.rs): `infer --jsonl`
+#       through webc_host::run::Host with in-memory stdio, (f) the runner linked in, (g) dlopened
+#       from its release plugin; per line = (t(LOOP_LINES) - t(1)) / (LOOP_LINES - 1), median of
+#       ROUNDS. In-process boundary = (g) - (b) - (d): the request loop, the host and the plugin
+#       boundary, without pipes or process noise (issue 10 §5's measure);
+#   (h) where the request loop's time goes, CNN on the dlopened ort plugin, by sampling
+#       (`perf record --call-graph dwarf` of (g), when perf works here): the share of samples
+#       under the runner's `serve` that are in neither the JSON decode, ONNX Runtime nor the
+#       response encode — the boundary as issue 10 §5 defines it, measured inside one run
+#       instead of as a difference of separately timed loops (which runs each part hot);
 #   (e) the CNN's `.npy` request on the ort path, one request per process: per-process time of
 #       `infer < cnn-input.npy` minus `infer --describe` (same start-up and model load, no
 #       inference), and the whole process against a Python process doing the same
@@ -19,7 +29,7 @@
 # bench/wasi.sh). libonnxruntime: scripts/install-onnxruntime.sh (or $ORT_DYLIB_PATH); Python:
 # target/py (scripts/python-env.sh).
 #
-# Knobs: LINES (default 10000) request lines for (a), ROUNDS (default 20) runs of each (a)/(e)
+# Knobs: LINES (default 10000) request lines for (a), LOOP_LINES (default 2000) for (f)/(g), ROUNDS (default 20) runs of each (a)/(e)
 # command, ITERS (default 2000) loop iterations for (b)-(d), SKIP_BUILD=1 reuses the build.
 # Usage: bench/onnx.sh
 set -euo pipefail
@@ -27,6 +37,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 bench_target="${BENCH_TARGET:-$root/target/bench-release}"
 lines="${LINES:-10000}"
+loop_lines="${LOOP_LINES:-2000}"
 rounds="${ROUNDS:-20}"
 iters="${ITERS:-2000}"
 work="$bench_target/onnx-bench"
@@ -44,7 +55,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   CARGO_TARGET_DIR="$bench_target" nice cargo build --release -p webc-host \
     -p webc-runner-onnx-tract-plugin -p webc-runner-onnx-ort-plugin >&2
   log "building the direct bench (bench profile) into $bench_target"
-  CARGO_TARGET_DIR="$bench_target" nice cargo bench -p webc-bench --bench onnx --no-run >&2
+  CARGO_TARGET_DIR="$bench_target" nice cargo bench -p webc-bench --bench onnx --bench onnx-boundary --no-run >&2
 fi
 webc_host="$bench_target/release/webc-host"
 for f in "$webc_host" "$bench_target/release/libwebc_runner_onnx_tract.so" \
@@ -82,6 +93,28 @@ done
 log "timing (d) cnn .npy: codec (and tract) only"
 CARGO_TARGET_DIR="$bench_target" nice cargo bench -q -p webc-bench --bench onnx -- \
   "$root/models/cnn.onnx" "$root/models/cnn-input.npy" "$iters" > "$results/direct-cnn-npy.jsonl"
+
+# --- (f) and (g): the request loop in-process -----------------------------------------------
+for m in mlp cnn; do
+  log "timing (f)+(g) $m: cargo bench --bench onnx-boundary -- models/$m.webc $work/$m-request.json $loop_lines $rounds $bench_target/release"
+  CARGO_TARGET_DIR="$bench_target" nice cargo bench -q -p webc-bench --bench onnx-boundary -- \
+    "$root/models/$m.webc" "$work/$m-request.json" "$loop_lines" "$rounds" "$bench_target/release" \
+    > "$results/loop-$m.jsonl"
+done
+
+# --- (h): sampled attribution of (g) for the CNN on ort -------------------------------------
+boundary_bin=$(ls -t "$bench_target"/release/deps/onnx_boundary-* 2>/dev/null | grep -v '\.d$' | head -1)
+if command -v perf >/dev/null && perf record -o /dev/null true >/dev/null 2>&1 && [[ -n "$boundary_bin" ]]; then
+  log "sampling (h): perf record of loop-plugin-ort on the CNN"
+  ONLY=loop-plugin-ort perf record -q --call-graph dwarf,16384 -F 1500 -o "$work/perf.data" \
+    "$boundary_bin" "$root/models/cnn.webc" "$work/cnn-request.json" "$loop_lines" 3 \
+    "$bench_target/release" >/dev/null 2>&1
+  perf report -i "$work/perf.data" --children --sort symbol --stdio 2>/dev/null \
+    | grep -E '^ +[0-9.]+%' > "$results/perf-cnn-ort.txt" || true
+else
+  log "(h) skipped: perf does not work here"
+  : > "$results/perf-cnn-ort.txt"
+fi
 
 # --- (c): Python onnxruntime ---------------------------------------------------------------
 log "timing (c): python onnxruntime"
@@ -173,6 +206,7 @@ results, lines, rounds, iters = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.
 def jl(path):
     return {d["what"]: d for d in map(json.loads, open(path))}
 direct = {m: jl(f"{results}/direct-{m}.jsonl") for m in ("mlp", "cnn")}
+loop = {m: jl(f"{results}/loop-{m}.jsonl") for m in ("mlp", "cnn")}
 npy_codec = jl(f"{results}/direct-cnn-npy.jsonl")["codec"]["median_us"]
 py = json.load(open(f"{results}/python.json"))
 proc = json.load(open(f"{results}/process.json"))
@@ -190,6 +224,40 @@ for m in ("mlp", "cnn"):
         boundary = a - d - codec
         print(f"| {m} | {b} | {us(a)} | {us(d)} | {c} | {us(codec)} | {us(boundary)} | {boundary / d * 100:.1f} % |")
 print()
+print("In-process (issue 10 §5): the request loop through `Host::run` with in-memory stdio, per line.")
+print()
+print("| model | backend | (f) static runner | (g) dlopened plugin | (b) direct | (d) codec | boundary (g)−(b)−(d) | boundary / (g) | plugin cost (g)−(f) |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+for m in ("mlp", "cnn"):
+    codec = direct[m]["codec"]["median_us"]
+    for b in ("tract", "ort"):
+        f = loop[m][f"loop-static-{b}"]["median_us"]
+        g = loop[m][f"loop-plugin-{b}"]["median_us"]
+        d = direct[m][b]["median_us"]
+        boundary = g - d - codec
+        print(f"| {m} | {b} | {us(f)} | {us(g)} | {us(d)} | {us(codec)} | {us(boundary)} | {boundary / g * 100:.1f} % | {us(g - f)} |")
+print()
+def share(pattern):
+    import re
+    for l in open(f"{results}/perf-cnn-ort.txt"):
+        m = re.match(r"\s*([0-9.]+)%\s+[0-9.]+%\s+\[\.\]\s+(.*?)\s*$", l)
+        name = re.sub(r"(\s+-)+\s*$", "", m.group(2)).strip() if m else ""
+        if m and re.search(pattern, name):
+            return float(m.group(1))
+    return None
+serve = share(r"^webc_runner_onnx::serve::serve$")
+parts = [share(r"^webc_runner_onnx::codec::decode_request$"),
+         share(r"OrtModel as webc_runner_onnx::serve::Model>::run$"),
+         share(r"^webc_runner_onnx::serve::write_outputs$")]
+sampled = None
+if serve and all(p is not None for p in parts):
+    sampled = (serve - sum(parts)) / serve * 100
+    print("Sampled (h), CNN on the dlopened ort plugin: share of the request loop's samples (`serve` = 100 %).")
+    print()
+    print("| JSON decode | ONNX Runtime | response encode | everything else (boundary) |")
+    print("|---:|---:|---:|---:|")
+    print(f"| {parts[0] / serve * 100:.1f} % | {parts[1] / serve * 100:.1f} % | {parts[2] / serve * 100:.1f} % | {sampled:.1f} % |")
+    print()
 ort_cnn = direct["cnn"]["ort"]["median_us"]
 pyc = py["cnn"]["median_us"]
 npy = proc["npy-ort-cnn"]["median"] * 1e3
@@ -201,6 +269,11 @@ print("|---|---:|---|")
 print(f"| ort ≤ 0.8× python onnxruntime, CNN, per inference (b)/(c) | {ort_cnn / pyc:.2f}× ({us(ort_cnn)} vs {us(pyc)}) | {'OK' if ort_cnn / pyc <= 0.8 else 'MISS'} |")
 print(f"| ort ≤ 0.8× python, CNN `.npy` request, whole process | {npy / pyproc:.2f}× ({npy:.1f} ms vs {pyproc:.1f} ms) | {'OK' if npy / pyproc <= 0.8 else 'MISS'} |")
 print(f"| boundary overhead ≤ 5 % of backend time, CNN, ort | {b_cnn / ort_cnn * 100:.1f} % ({us(b_cnn)}) | {'OK' if b_cnn / ort_cnn <= 0.05 else 'MISS'} |")
+g_cnn = loop["cnn"]["loop-plugin-ort"]["median_us"]
+b_in = g_cnn - ort_cnn - direct["cnn"]["codec"]["median_us"]
+print(f"| in-process boundary ≤ 5 % of the per-line time, CNN, ort (issue 10) | {b_in / g_cnn * 100:.1f} % ({us(b_in)} of {us(g_cnn)}) | {'OK' if b_in / g_cnn <= 0.05 else 'MISS'} |")
+if sampled is not None:
+    print(f"| sampled boundary ≤ 5 % of the request loop, CNN, ort plugin (issue 10, (h)) | {sampled:.1f} % | {'OK' if sampled <= 5 else 'MISS'} |")
 b_cnn_t = per_line("tract", "cnn") - direct["cnn"]["tract"]["median_us"] - direct["cnn"]["codec"]["median_us"]
 print(f"| boundary overhead ≤ 5 % of backend time, CNN, tract | {b_cnn_t / direct['cnn']['tract']['median_us'] * 100:.1f} % ({us(b_cnn_t)}) | {'OK' if b_cnn_t / direct['cnn']['tract']['median_us'] <= 0.05 else 'MISS'} |")
 print()
@@ -219,6 +292,7 @@ cat <<EOF
 Load average before: $load_before. libonnxruntime: $ort_lib. Commands:
 - (a) \`$webc_host run --cache-dir $cache --runner-opt backend=tract|ort models/{mlp,cnn}.webc infer --jsonl < $work/{mlp,cnn}-{1,$lines}.jsonl\`
 - (b)+(d) \`CARGO_TARGET_DIR=$bench_target cargo bench -p webc-bench --bench onnx -- $root/models/{mlp,cnn}.onnx $work/{mlp,cnn}-request.json $iters $ort_lib\`
+- (f)+(g) \`CARGO_TARGET_DIR=$bench_target cargo bench -p webc-bench --bench onnx-boundary -- $root/models/{mlp,cnn}.webc $work/{mlp,cnn}-request.json $loop_lines $rounds $bench_target/release\`
 - (c) target/py/bin/python, onnxruntime.InferenceSession (intra/inter-op threads 1), \`s.run\` loop
 - (e) \`$webc_host run --cache-dir $cache --runner-opt backend=ort models/cnn.webc infer < models/cnn-input.npy\` and \`… infer --describe\`
 EOF

@@ -311,12 +311,12 @@ impl Model for OrtModel {
     }
 
     fn run(&self, inputs: Vec<codec::Tensor>) -> Result<Vec<codec::Tensor>, Error> {
-        let named: Vec<(String, DynValue)> = self
+        let named: Vec<(&str, DynValue)> = self
             .signature
             .inputs
             .iter()
             .zip(inputs)
-            .map(|(info, t)| Ok((info.name.clone(), to_ort(t)?)))
+            .map(|(info, t)| Ok((info.name.as_str(), to_ort(t)?)))
             .collect::<Result<_, Error>>()?;
         let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
         let outputs = session
