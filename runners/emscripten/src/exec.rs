@@ -178,8 +178,44 @@ struct Shape {
     exit_runtime: bool,
 }
 
-/// Recognises an Emscripten module and checks every import is one this runner provides.
-fn check_module(module: &Module) -> Result<Shape, RunnerError> {
+/// The toolchain the module records in its `producers` custom section (`processed-by` and
+/// `sdk` entries, e.g. `emscripten 3.1.50, clang 18.0.0`), for the refusal messages; emcc
+/// 3.1.6 records none, later versions and `-g` builds of some toolchains do.
+fn producers(atom: &[u8]) -> Option<String> {
+    use wasmparser_detect::{KnownCustom, Parser, Payload};
+    for payload in Parser::new(0).parse_all(atom) {
+        let Ok(Payload::CustomSection(section)) = payload else {
+            continue;
+        };
+        let KnownCustom::Producers(reader) = section.as_known() else {
+            continue;
+        };
+        let tools: Vec<String> = reader
+            .into_iter()
+            .flatten()
+            .filter(|field| matches!(field.name, "processed-by" | "sdk"))
+            .flat_map(|field| field.values.into_iter().flatten())
+            .map(|v| format!("{} {}", v.name, v.version).trim().to_owned())
+            .collect();
+        if !tools.is_empty() {
+            return Some(tools.join(", "));
+        }
+    }
+    None
+}
+
+/// Recognises an Emscripten module and checks every import is one this runner provides;
+/// a refusal names the toolchain the module records, if any.
+fn check_module(module: &Module, atom: &[u8]) -> Result<Shape, RunnerError> {
+    check_shape(module).map_err(|e| match (e, producers(atom)) {
+        (RunnerError::CannotExecute(m), Some(built)) => {
+            RunnerError::CannotExecute(format!("{m} (the module was built by {built})"))
+        }
+        (e, _) => e,
+    })
+}
+
+fn check_shape(module: &Module) -> Result<Shape, RunnerError> {
     let exported = |name: &str| module.get_export(name).is_some();
     let missing = [
         &["memory"][..],
@@ -255,7 +291,7 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
     let (main_args, ann_env) = program_env(&spec.annotations)?;
     let entry = engine(EngineKey::for_job(&spec, &options))?;
     let module = load_module(entry, &spec, atom, options.cache)?;
-    let shape = check_module(&module)?;
+    let shape = check_module(&module, atom)?;
     tracing::debug!(
         growable = shape.growable,
         exit_runtime = shape.exit_runtime,

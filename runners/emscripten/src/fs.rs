@@ -49,6 +49,10 @@ pub(crate) const NAMES: &[&str] = &[
     "__syscall_unlinkat",
     "__syscall_renameat",
     "__syscall_readlinkat",
+    "__syscall_readlink",
+    "__syscall_symlink",
+    "__syscall_symlinkat",
+    "__syscall_poll",
     "__syscall_pipe",
 ];
 

@@ -1,6 +1,7 @@
 //! The `*at` syscalls, the working directory and descriptor duplication: `openat`,
 //! `newfstatat`, `mkdirat`, `unlinkat`, `renameat`, `readlinkat`, `fstat64`, `lstat64`,
-//! `getcwd`, `chdir`, `dup`, `dup3`, and `pipe` (`ENOSYS`).
+//! `getcwd`, `chdir`, `dup`, `dup3`, `readlink`, `symlink`, `symlinkat`, `poll`, and `pipe`
+//! (`ENOSYS`).
 //!
 //! A path is resolved from the namespace root when it is absolute or its directory is
 //! `AT_FDCWD` (joined to the working directory, which `chdir` changes); otherwise relative
@@ -110,6 +111,63 @@ fn readlinkat(
     Ok(n as i32)
 }
 
+/// `symlinkat(target, dirfd, path)`: a link at `path` whose contents are `target` (stored
+/// as written, not resolved).
+fn symlinkat(
+    d: &mut EmCtx,
+    m: &mut GuestMem<'_>,
+    target: i32,
+    dirfd: i32,
+    path: i32,
+) -> WasiResult<i32> {
+    let target = String::from_utf8(c_bytes(m, target as u32)?).map_err(|_| Errno::ILSEQ)?;
+    if target.is_empty() {
+        return Err(Errno::NOENT);
+    }
+    let (dir, path) = at(d, m, dirfd, path)?;
+    match d.wasi.symlink(&target, dir, &path) {
+        Ok(()) => Ok(0),
+        Err(e) => Err(super::write_errno(d, e, dir, &[], &[&path])),
+    }
+}
+
+/// `POLLNVAL`: the descriptor is not open.
+const POLLNVAL: u16 = 0x20;
+/// What the glue reports for any open stream (`SYSCALLS.DEFAULT_POLLMASK`: `POLLIN |
+/// POLLOUT`): files, directories and the standard streams are always ready.
+const DEFAULT_POLLMASK: u16 = 0x1 | 0x4;
+/// `POLLERR | POLLHUP`, reported whether asked for or not.
+const ALWAYS_REPORTED: u16 = 0x8 | 0x10;
+
+/// `poll(fds, nfds, timeout)` as the glue answers it: never blocks; each open descriptor
+/// is ready for reading and writing, a closed one is `POLLNVAL` (reported only when asked
+/// for, as the glue masks it with the requested events); returns how many entries have
+/// events.
+fn poll(
+    d: &mut EmCtx,
+    m: &mut GuestMem<'_>,
+    fds: i32,
+    nfds: i32,
+    _timeout: i32,
+) -> WasiResult<i32> {
+    let nfds = u32::try_from(nfds).map_err(|_| Errno::INVAL)?;
+    let mut ready = 0;
+    for i in 0..nfds {
+        let entry = (fds as u32)
+            .checked_add(i.checked_mul(8).ok_or(Errno::FAULT)?)
+            .ok_or(Errno::FAULT)?;
+        let fd = m.read_u32(entry)? as i32;
+        let events = m.read_u16(entry + 4)?;
+        let open = u32::try_from(fd).is_ok_and(|fd| d.wasi.kind(fd).is_ok());
+        let mask = if open { DEFAULT_POLLMASK } else { POLLNVAL } & (events | ALWAYS_REPORTED);
+        if mask != 0 {
+            ready += 1;
+        }
+        m.write(entry + 6, &mask.to_le_bytes())?;
+    }
+    Ok(ready)
+}
+
 /// A syscall body with four i32 arguments.
 type Sys4 = fn(&mut EmCtx, &mut GuestMem<'_>, i32, i32, i32, i32) -> WasiResult<i32>;
 /// A syscall body with three i32 arguments.
@@ -133,7 +191,12 @@ const SYS4: [(&str, Sys4); 4] = [
     ("__syscall_readlinkat", readlinkat),
 ];
 
-const SYS3: [(&str, Sys3); 3] = [
+const SYS3: [(&str, Sys3); 6] = [
+    ("__syscall_readlink", |d, m, path, buf, size| {
+        readlinkat(d, m, AT_FDCWD, path, buf, size)
+    }),
+    ("__syscall_symlinkat", symlinkat),
+    ("__syscall_poll", poll),
     ("__syscall_dup3", |d, _, old, new, _flags| {
         if old == new {
             return Err(Errno::INVAL);
@@ -153,7 +216,10 @@ const SYS3: [(&str, Sys3); 3] = [
     }),
 ];
 
-const SYS2: [(&str, Sys2); 3] = [
+const SYS2: [(&str, Sys2); 4] = [
+    ("__syscall_symlink", |d, m, target, path| {
+        symlinkat(d, m, target, AT_FDCWD, path)
+    }),
     ("__syscall_lstat64", |d, m, path, buf| {
         fstatat(d, m, AT_FDCWD, path, buf, AT_SYMLINK_NOFOLLOW)
     }),

@@ -333,6 +333,16 @@ const UNKNOWN_IMPORT: &str = r#"(module
   (func (export "stackRestore") (param i32))
   (func (export "stackAlloc") (param i32) (result i32) (i32.const 0)))"#;
 
+/// [`UNKNOWN_IMPORT`] recording its toolchain in a `producers` section, as later emcc does.
+const UNKNOWN_IMPORT_WITH_PRODUCERS: &str = r#"(module
+  (@producers (processed-by "emscripten" "3.1.50") (processed-by "clang" "18.0.0"))
+  (import "env" "foo" (func (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "main") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "stackSave") (result i32) (i32.const 0))
+  (func (export "stackRestore") (param i32))
+  (func (export "stackAlloc") (param i32) (result i32) (i32.const 0)))"#;
+
 /// A minimal Emscripten-shaped module in later emcc's export spelling, returning 3 from
 /// `main` after writing the two bytes of argv\[1\] to stdout.
 const LATER_NAMES: &str = r#"(module
@@ -426,6 +436,51 @@ const AT_CALLS: &str = r#"(module
   (func (export "stackRestore") (param i32))
   (func (export "stackAlloc") (param i32) (result i32) (i32.const 4096)))"#;
 
+/// `readlink`, `symlink`, `symlinkat` and `poll` in the `fs` layout: `main` records each
+/// result (and the `revents` poll wrote) as i32s on stdout.
+const LINK_POLL: &str = r#"(module
+  (import "env" "__syscall_symlink" (func $symlink (param i32 i32) (result i32)))
+  (import "env" "__syscall_symlinkat" (func $symlinkat (param i32 i32 i32) (result i32)))
+  (import "env" "__syscall_readlink" (func $readlink (param i32 i32 i32) (result i32)))
+  (import "env" "__syscall_unlinkat" (func $unlinkat (param i32 i32 i32) (result i32)))
+  (import "env" "__syscall_poll" (func $poll (param i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 100) "existing.txt\00")
+  (data (i32.const 120) "/work/link\00")
+  (data (i32.const 140) "/data/link\00")
+  (data (i32.const 160) "work/link2\00")
+  (global $out (mut i32) (i32.const 5000))
+  (func $rec (param i32)
+    (i32.store (global.get $out) (local.get 0))
+    (global.set $out (i32.add (global.get $out) (i32.const 4))))
+  (func (export "main") (param i32 i32) (result i32)
+    (call $rec (call $symlink (i32.const 100) (i32.const 120)))
+    (call $rec (call $readlink (i32.const 120) (i32.const 3000) (i32.const 64)))
+    (call $rec (i32.load (i32.const 3000)))
+    (call $rec (call $readlink (i32.const 120) (i32.const 3100) (i32.const 4)))
+    (call $rec (call $symlink (i32.const 100) (i32.const 120)))
+    (call $rec (call $symlink (i32.const 100) (i32.const 140)))
+    (call $rec (call $symlinkat (i32.const 100) (i32.const -100) (i32.const 160)))
+    (call $rec (call $readlink (i32.const 100) (i32.const 3000) (i32.const 64)))
+    (call $rec (call $unlinkat (i32.const -100) (i32.const 120) (i32.const 0)))
+    (call $rec (call $unlinkat (i32.const -100) (i32.const 160) (i32.const 0)))
+    ;; poll: stdout for POLLOUT, fd 77 (not open) asking POLLIN|POLLNVAL, fd -1 asking POLLIN
+    (i64.store (i32.const 2000) (i64.const 0x0000000400000001))
+    (i64.store (i32.const 2008) (i64.const 0x000000210000004d))
+    (i64.store (i32.const 2016) (i64.const 0x00000001ffffffff))
+    (call $rec (call $poll (i32.const 2000) (i32.const 3) (i32.const -1)))
+    (call $rec (i32.load16_u (i32.const 2006)))
+    (call $rec (i32.load16_u (i32.const 2014)))
+    (call $rec (i32.load16_u (i32.const 2022)))
+    (i32.store (i32.const 4900) (i32.const 5000))
+    (i32.store (i32.const 4904) (i32.sub (global.get $out) (i32.const 5000)))
+    (drop (call $fd_write (i32.const 1) (i32.const 4900) (i32.const 1) (i32.const 4910)))
+    (i32.const 0))
+  (func (export "stackSave") (result i32) (i32.const 0))
+  (func (export "stackRestore") (param i32))
+  (func (export "stackAlloc") (param i32) (result i32) (i32.const 4096)))"#;
+
 /// Runs `atom` as command `prog` without arguments, environment or stdin.
 fn run_module(runner: &dyn Runner, atom: &[u8], fs: &Vfs) -> Ran {
     run(runner, atom, "prog", &[], &[], b"", fs)
@@ -510,6 +565,17 @@ fn main() {
         suite.test(format!("refuses_an_unknown_import::{way}"), move || {
             let msg = refused(&*reach(way, r, PLUGIN), UNKNOWN_IMPORT);
             assert!(msg.ends_with("env.foo: (i32, i32) -> i32"), "{msg}");
+            assert!(!msg.contains("built by"), "{msg}");
+        });
+        let r = Arc::clone(&runner);
+        suite.test(format!("refusal_names_the_recorded_toolchain::{way}"), move || {
+            let msg = refused(&*reach(way, r, PLUGIN), UNKNOWN_IMPORT_WITH_PRODUCERS);
+            assert!(
+                msg.ends_with(
+                    "env.foo: (i32, i32) -> i32 (the module was built by emscripten 3.1.50, clang 18.0.0)"
+                ),
+                "{msg}"
+            );
         });
         let r = Arc::clone(&runner);
         suite.test(format!("later_emcc_export_names::{way}"), move || {
@@ -585,6 +651,38 @@ fn main() {
                 -69,                          // mkdirat in the volume: EROFS
                 -52,                          // pipe: ENOSYS
                 -44,                          // chdir nope: ENOENT
+            ];
+            assert_eq!(got, want);
+            assert_eq!(work_left(&layout), ["existing.txt"]);
+        });
+    }
+    for way in Way::ALL {
+        let r = Arc::clone(&runner);
+        suite.test(format!("links_and_poll::{way}"), move || {
+            let atom = wat::parse_str(LINK_POLL).unwrap();
+            let layout = layout(true).unwrap();
+            let ran = run_module(&*reach(way, r, PLUGIN), &atom, &layout.vfs);
+            assert_eq!(ran.result, Ok(Outcome::Exit(0)));
+            let got: Vec<i32> = ran
+                .stdout
+                .chunks(4)
+                .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            let want = [
+                0,                            // symlink existing.txt at /work/link
+                12,                           // readlink: the target's length, no NUL
+                i32::from_le_bytes(*b"exis"), // its bytes
+                4,                            // readlink into 4 bytes: truncated
+                -20,                          // symlink again: EEXIST
+                -69,                          // symlink in the volume: EROFS
+                0,                            // symlinkat AT_FDCWD work/link2
+                -44,                          // readlink of a missing path: ENOENT
+                0,                            // unlink /work/link
+                0,                            // unlink work/link2
+                2,                            // poll: two entries with events
+                4,                            // stdout: POLLOUT
+                0x20,                         // fd 77: POLLNVAL
+                0,                            // fd -1: nothing asked for applies
             ];
             assert_eq!(got, want);
             assert_eq!(work_left(&layout), ["existing.txt"]);
