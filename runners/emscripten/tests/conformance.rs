@@ -481,6 +481,18 @@ const LINK_POLL: &str = r#"(module
   (func (export "stackRestore") (param i32))
   (func (export "stackAlloc") (param i32) (result i32) (i32.const 4096)))"#;
 
+/// Runs a WAT module that records syscall results as i32s on stdout (in the `fs` layout);
+/// returns them, checking the module exited 0.
+fn recorded(runner: &dyn Runner, wat: &str, layout: &Layout) -> Vec<i32> {
+    let atom = wat::parse_str(wat).unwrap();
+    let ran = run_module(runner, &atom, &layout.vfs);
+    assert_eq!(ran.result, Ok(Outcome::Exit(0)));
+    ran.stdout
+        .chunks(4)
+        .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
 /// Runs `atom` as command `prog` without arguments, environment or stdin.
 fn run_module(runner: &dyn Runner, atom: &[u8], fs: &Vfs) -> Ran {
     run(runner, atom, "prog", &[], &[], b"", fs)
@@ -620,15 +632,8 @@ fn main() {
     for way in Way::ALL {
         let r = Arc::clone(&runner);
         suite.test(format!("at_syscalls_cwd_dup::{way}"), move || {
-            let atom = wat::parse_str(AT_CALLS).unwrap();
             let layout = layout(true).unwrap();
-            let ran = run_module(&*reach(way, r, PLUGIN), &atom, &layout.vfs);
-            assert_eq!(ran.result, Ok(Outcome::Exit(0)));
-            let got: Vec<i32> = ran
-                .stdout
-                .chunks(4)
-                .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
-                .collect();
+            let got = recorded(&*reach(way, r, PLUGIN), AT_CALLS, &layout);
             let want = [
                 2,                            // getcwd "/" (length with NUL)
                 0,                            // chdir work
@@ -659,15 +664,8 @@ fn main() {
     for way in Way::ALL {
         let r = Arc::clone(&runner);
         suite.test(format!("links_and_poll::{way}"), move || {
-            let atom = wat::parse_str(LINK_POLL).unwrap();
             let layout = layout(true).unwrap();
-            let ran = run_module(&*reach(way, r, PLUGIN), &atom, &layout.vfs);
-            assert_eq!(ran.result, Ok(Outcome::Exit(0)));
-            let got: Vec<i32> = ran
-                .stdout
-                .chunks(4)
-                .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
-                .collect();
+            let got = recorded(&*reach(way, r, PLUGIN), LINK_POLL, &layout);
             let want = [
                 0,                            // symlink existing.txt at /work/link
                 12,                           // readlink: the target's length, no NUL
