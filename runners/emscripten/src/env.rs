@@ -62,6 +62,7 @@ const FIND_MATCHING_CATCH: &str = "__cxa_find_matching_catch_";
 pub(crate) fn provides(name: &str) -> bool {
     NAMES.contains(&name)
         || crate::fs::NAMES.contains(&name)
+        || crate::fs::LEGACY.iter().any(|(old, _)| *old == name)
         || name.starts_with("invoke_")
         || name
             .strip_prefix(FIND_MATCHING_CATCH)

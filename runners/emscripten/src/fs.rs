@@ -54,6 +54,7 @@ pub(crate) const NAMES: &[&str] = &[
     "__syscall_symlinkat",
     "__syscall_poll",
     "__syscall_pipe",
+    "__sys_access",
 ];
 
 /// `-errno` as a syscall returns it.
@@ -383,7 +384,59 @@ fn path_syscall(
     Ok(())
 }
 
+/// `access`/`faccessat` at the working directory: the path exists (every granted path is
+/// readable, writable where the file system lets it be written, and the mode bits are
+/// synthetic, so existence is the answer).
+fn access(d: &mut EmCtx, path: &str, amode: i32) -> WasiResult<i32> {
+    if amode & !7 != 0 {
+        return Err(Errno::INVAL);
+    }
+    d.wasi.path_filestat(ROOT_FD, path, true)?;
+    Ok(0)
+}
+
+/// emcc 2.x names of the syscalls (`__sys_*`, renamed `__syscall_*` in emcc 3) whose
+/// signature did not change: each is an alias of the 3.x definition (`fstatat64` became
+/// `newfstatat`). A 2.x import whose signature differs is refused when linking, naming it.
+pub(crate) const LEGACY: &[(&str, &str)] = &[
+    ("__sys_open", "__syscall_open"),
+    ("__sys_fcntl64", "__syscall_fcntl64"),
+    ("__sys_ioctl", "__syscall_ioctl"),
+    ("__sys_faccessat", "__syscall_faccessat"),
+    ("__sys_getdents64", "__syscall_getdents64"),
+    ("__sys_stat64", "__syscall_stat64"),
+    ("__sys_lstat64", "__syscall_lstat64"),
+    ("__sys_fstat64", "__syscall_fstat64"),
+    ("__sys_fstatat64", "__syscall_newfstatat"),
+    ("__sys_mkdir", "__syscall_mkdir"),
+    ("__sys_rmdir", "__syscall_rmdir"),
+    ("__sys_unlink", "__syscall_unlink"),
+    ("__sys_rename", "__syscall_rename"),
+    ("__sys_openat", "__syscall_openat"),
+    ("__sys_getcwd", "__syscall_getcwd"),
+    ("__sys_chdir", "__syscall_chdir"),
+    ("__sys_dup", "__syscall_dup"),
+    ("__sys_dup3", "__syscall_dup3"),
+    ("__sys_mkdirat", "__syscall_mkdirat"),
+    ("__sys_unlinkat", "__syscall_unlinkat"),
+    ("__sys_renameat", "__syscall_renameat"),
+    ("__sys_readlinkat", "__syscall_readlinkat"),
+    ("__sys_readlink", "__syscall_readlink"),
+    ("__sys_symlink", "__syscall_symlink"),
+    ("__sys_symlinkat", "__syscall_symlinkat"),
+    ("__sys_poll", "__syscall_poll"),
+    ("__sys_pipe", "__syscall_pipe"),
+];
+
 pub(crate) fn define(linker: &mut Linker<EmCtx>) -> wasmtime::Result<()> {
+    define_current(linker)?;
+    for (old, new) in LEGACY {
+        linker.alias("env", new, "env", old)?;
+    }
+    Ok(())
+}
+
+fn define_current(linker: &mut Linker<EmCtx>) -> wasmtime::Result<()> {
     at::define(linker)?;
     linker.func_wrap(
         "env",
@@ -447,15 +500,15 @@ pub(crate) fn define(linker: &mut Linker<EmCtx>) -> wasmtime::Result<()> {
                 if dirfd != AT_FDCWD {
                     return Err(Errno::NOSYS);
                 }
-                if amode & !7 != 0 {
-                    return Err(Errno::INVAL);
-                }
                 let path = guest_path(d, m, path)?;
-                d.wasi.path_filestat(ROOT_FD, &path, true)?;
-                Ok(0)
+                access(d, &path, amode)
             })
         },
     )?;
+    // emcc 2.x's `access(path, amode)`.
+    path_syscall(linker, "__sys_access", |d, _, path, amode| {
+        access(d, &path, amode)
+    })?;
     linker.func_wrap(
         "env",
         "__syscall_getdents64",

@@ -376,8 +376,8 @@ const FIXED_MEMORY: &str = r#"(module
 
 /// The `*at` family, the working directory and `dup`, in the `fs` layout: `main` records
 /// each syscall's result (and a few fields it wrote) as i32s and writes them to stdout.
-const AT_CALLS: &str = r#"(module
-  (import "env" "__syscall_getcwd" (func $getcwd (param i32 i32) (result i32)))
+/// (A piece of a [`recording_module`].)
+const AT_CALLS: &str = r#"  (import "env" "__syscall_getcwd" (func $getcwd (param i32 i32) (result i32)))
   (import "env" "__syscall_chdir" (func $chdir (param i32) (result i32)))
   (import "env" "__syscall_openat" (func $openat (param i32 i32 i32 i32) (result i32)))
   (import "env" "__syscall_fstat64" (func $fstat (param i32 i32) (result i32)))
@@ -390,8 +390,6 @@ const AT_CALLS: &str = r#"(module
   (import "env" "__syscall_lstat64" (func $lstat (param i32 i32) (result i32)))
   (import "env" "__syscall_readlinkat" (func $readlinkat (param i32 i32 i32 i32) (result i32)))
   (import "env" "__syscall_pipe" (func $pipe (param i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
   (data (i32.const 100) "work\00")
   (data (i32.const 110) "existing.txt\00")
   (data (i32.const 130) "d\00")
@@ -401,10 +399,6 @@ const AT_CALLS: &str = r#"(module
   (data (i32.const 180) "/data\00")
   (data (i32.const 190) "/data/x\00")
   (data (i32.const 200) "nope\00")
-  (global $out (mut i32) (i32.const 5000))
-  (func $rec (param i32)
-    (i32.store (global.get $out) (local.get 0))
-    (global.set $out (i32.add (global.get $out) (i32.const 4))))
   (func (export "main") (param i32 i32) (result i32) (local $fd i32)
     (call $rec (call $getcwd (i32.const 1000) (i32.const 100)))
     (call $rec (call $chdir (i32.const 100)))
@@ -428,32 +422,20 @@ const AT_CALLS: &str = r#"(module
     (call $rec (call $mkdirat (i32.const -100) (i32.const 190) (i32.const 0)))
     (call $rec (call $pipe (i32.const 4000)))
     (call $rec (call $chdir (i32.const 200)))
-    (i32.store (i32.const 4900) (i32.const 5000))
-    (i32.store (i32.const 4904) (i32.sub (global.get $out) (i32.const 5000)))
-    (drop (call $fd_write (i32.const 1) (i32.const 4900) (i32.const 1) (i32.const 4910)))
-    (i32.const 0))
-  (func (export "stackSave") (result i32) (i32.const 0))
-  (func (export "stackRestore") (param i32))
-  (func (export "stackAlloc") (param i32) (result i32) (i32.const 4096)))"#;
+"#;
 
 /// `readlink`, `symlink`, `symlinkat` and `poll` in the `fs` layout: `main` records each
 /// result (and the `revents` poll wrote) as i32s on stdout.
-const LINK_POLL: &str = r#"(module
-  (import "env" "__syscall_symlink" (func $symlink (param i32 i32) (result i32)))
+/// (A piece of a [`recording_module`].)
+const LINK_POLL: &str = r#"  (import "env" "__syscall_symlink" (func $symlink (param i32 i32) (result i32)))
   (import "env" "__syscall_symlinkat" (func $symlinkat (param i32 i32 i32) (result i32)))
   (import "env" "__syscall_readlink" (func $readlink (param i32 i32 i32) (result i32)))
   (import "env" "__syscall_unlinkat" (func $unlinkat (param i32 i32 i32) (result i32)))
   (import "env" "__syscall_poll" (func $poll (param i32 i32 i32) (result i32)))
-  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-  (memory (export "memory") 1)
   (data (i32.const 100) "existing.txt\00")
   (data (i32.const 120) "/work/link\00")
   (data (i32.const 140) "/data/link\00")
   (data (i32.const 160) "work/link2\00")
-  (global $out (mut i32) (i32.const 5000))
-  (func $rec (param i32)
-    (i32.store (global.get $out) (local.get 0))
-    (global.set $out (i32.add (global.get $out) (i32.const 4))))
   (func (export "main") (param i32 i32) (result i32)
     (call $rec (call $symlink (i32.const 100) (i32.const 120)))
     (call $rec (call $readlink (i32.const 120) (i32.const 3000) (i32.const 64)))
@@ -473,18 +455,69 @@ const LINK_POLL: &str = r#"(module
     (call $rec (i32.load16_u (i32.const 2006)))
     (call $rec (i32.load16_u (i32.const 2014)))
     (call $rec (i32.load16_u (i32.const 2022)))
+"#;
+
+/// emcc 2.x's syscall names (`__sys_*`) in the `fs` layout: recorded like [`AT_CALLS`].
+/// (A piece of a [`recording_module`].)
+const EMCC2_NAMES: &str = r#"  (import "env" "__sys_getcwd" (func $getcwd (param i32 i32) (result i32)))
+  (import "env" "__sys_open" (func $open (param i32 i32 i32) (result i32)))
+  (import "env" "__sys_fstat64" (func $fstat (param i32 i32) (result i32)))
+  (import "env" "__sys_access" (func $access (param i32 i32) (result i32)))
+  (import "env" "__sys_fstatat64" (func $fstatat (param i32 i32 i32 i32) (result i32)))
+  (data (i32.const 100) "work/existing.txt\00")
+  (data (i32.const 130) "work/missing\00")
+  (func (export "main") (param i32 i32) (result i32) (local $fd i32)
+    (call $rec (call $getcwd (i32.const 1000) (i32.const 100)))
+    (local.set $fd (call $open (i32.const 100) (i32.const 0) (i32.const 0)))
+    (call $rec (local.get $fd))
+    (call $rec (call $fstat (local.get $fd) (i32.const 2000)))
+    (call $rec (i32.load (i32.const 2040)))
+    (call $rec (call $access (i32.const 100) (i32.const 4)))
+    (call $rec (call $access (i32.const 130) (i32.const 0)))
+    (call $rec (call $fstatat (i32.const -100) (i32.const 100) (i32.const 2000) (i32.const 0)))
+"#;
+
+/// An emcc 2.x syscall imported with a signature that is not the one this runner defines.
+const EMCC2_WRONG_SIGNATURE: &str = r#"(module
+  (import "env" "__sys_open" (func (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "main") (param i32 i32) (result i32) (i32.const 0))
+  (func (export "stackSave") (result i32) (i32.const 0))
+  (func (export "stackRestore") (param i32))
+  (func (export "stackAlloc") (param i32) (result i32) (i32.const 0)))"#;
+
+/// A recording module: `piece` holds the module's own imports, data segments and the start
+/// of `main` (`(func (export "main") (param i32 i32) (result i32) …` calling `$rec` with each
+/// result); this adds `fd_write`, the memory, `$rec`, the end of `main` (the recorded i32s
+/// written to stdout, exit 0) and the stack exports an Emscripten module needs.
+fn recording_module(piece: &str) -> String {
+    let split = piece
+        .find("  (func (export \"main\")")
+        .expect("the piece defines main");
+    let (head, main) = piece.split_at(split);
+    format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+{head}  (memory (export "memory") 1)
+  (global $out (mut i32) (i32.const 5000))
+  (func $rec (param i32)
+    (i32.store (global.get $out) (local.get 0))
+    (global.set $out (i32.add (global.get $out) (i32.const 4))))
+{main}
     (i32.store (i32.const 4900) (i32.const 5000))
     (i32.store (i32.const 4904) (i32.sub (global.get $out) (i32.const 5000)))
     (drop (call $fd_write (i32.const 1) (i32.const 4900) (i32.const 1) (i32.const 4910)))
     (i32.const 0))
   (func (export "stackSave") (result i32) (i32.const 0))
   (func (export "stackRestore") (param i32))
-  (func (export "stackAlloc") (param i32) (result i32) (i32.const 4096)))"#;
+  (func (export "stackAlloc") (param i32) (result i32) (i32.const 4096)))"#
+    )
+}
 
 /// Runs a WAT module that records syscall results as i32s on stdout (in the `fs` layout);
 /// returns them, checking the module exited 0.
-fn recorded(runner: &dyn Runner, wat: &str, layout: &Layout) -> Vec<i32> {
-    let atom = wat::parse_str(wat).unwrap();
+fn recorded(runner: &dyn Runner, piece: &str, layout: &Layout) -> Vec<i32> {
+    let atom = wat::parse_str(recording_module(piece)).unwrap();
     let ran = run_module(runner, &atom, &layout.vfs);
     assert_eq!(ran.result, Ok(Outcome::Exit(0)));
     ran.stdout
@@ -660,6 +693,32 @@ fn main() {
             assert_eq!(got, want);
             assert_eq!(work_left(&layout), ["existing.txt"]);
         });
+    }
+    for way in Way::ALL {
+        let r = Arc::clone(&runner);
+        suite.test(format!("emcc2_syscall_names::{way}"), move || {
+            let layout = layout(true).unwrap();
+            let got = recorded(&*reach(way, r, PLUGIN), EMCC2_NAMES, &layout);
+            let want = [
+                2,   // getcwd "/" (length with NUL)
+                5,   // open work/existing.txt: the first free descriptor
+                0,   // fstat64
+                12,  // st_size
+                0,   // access R_OK
+                -44, // access of a missing file: ENOENT
+                0,   // fstatat64 (3.x newfstatat)
+            ];
+            assert_eq!(got, want);
+        });
+        let r = Arc::clone(&runner);
+        suite.test(
+            format!("emcc2_name_with_another_signature_is_refused::{way}"),
+            move || {
+                let msg = refused(&*reach(way, r, PLUGIN), EMCC2_WRONG_SIGNATURE);
+                assert!(msg.contains("__sys_open"), "{msg}");
+                assert!(!msg.contains('\n'), "{msg}");
+            },
+        );
     }
     for way in Way::ALL {
         let r = Arc::clone(&runner);
