@@ -15,7 +15,7 @@ mod common;
 use common::{BIN, code, err, manifest_dir, out};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 const URI: &str = "https://webc.org/runner/emscripten";
 
@@ -84,16 +84,8 @@ impl Env {
     /// `webc-host run --cache-dir <tmp>/cache ARGS`, with nothing inherited that changes
     /// what runs (plugin path, logging).
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("run")
-            .arg("--cache-dir")
-            .arg(self.path("cache"))
+        common::isolated_run(self.tmp.path())
             .args(args)
-            .env_remove("WEBC_LOG")
-            .env_remove("WEBC_HOST_PLUGINS")
-            .env_remove("WEBC_HOST_CACHE")
-            .env("XDG_DATA_HOME", self.path("xdg"))
-            .stdin(Stdio::null())
             .output()
             .unwrap()
     }
@@ -170,15 +162,9 @@ fn arguments_and_granted_environment_reach_main() {
     ]);
     matches_golden(&o, "args_env");
     // Nothing given: nothing of the host's environment either.
-    let o = Command::new(BIN)
-        .args(["run", "--cache-dir", path_str(&env.path("cache"))])
+    let o = common::isolated_run(env.tmp.path())
         .arg(&pkg)
-        .env_remove("WEBC_LOG")
-        .env_remove("WEBC_HOST_PLUGINS")
-        .env_remove("WEBC_HOST_CACHE")
-        .env("XDG_DATA_HOME", env.path("xdg"))
         .env("GREETING", "from the host's environment")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     matches_golden(&o, "args_none");

@@ -73,16 +73,8 @@ impl Env {
     /// `webc-host run --cache-dir <tmp>/cache ARGS`, with nothing inherited that changes
     /// what runs (plugin path, logging).
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.arg("run")
-            .arg("--cache-dir")
-            .arg(self.cache())
-            .args(args)
-            .env_remove("WEBC_LOG")
-            .env_remove("WEBC_HOST_PLUGINS")
-            .env_remove("WEBC_HOST_CACHE")
-            .env("XDG_DATA_HOME", self.path("xdg"))
-            .stdin(Stdio::null());
+        let mut c = common::isolated_run(self.tmp.path());
+        c.args(args);
         c
     }
 

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Output, Stdio};
 
 use bytes::Bytes;
 use ciborium::Value;
@@ -53,6 +53,22 @@ pub fn code(o: &Output, expected: i32) {
         out(o),
         err(o)
     );
+}
+
+/// `webc-host run --cache-dir <tmp>/cache` with nothing inherited that changes what runs
+/// (plugin path, cache, logging; plugin metadata under `<tmp>/xdg`) and no stdin; add the
+/// arguments.
+pub fn isolated_run(tmp: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(BIN);
+    c.arg("run")
+        .arg("--cache-dir")
+        .arg(tmp.join("cache"))
+        .env_remove("WEBC_LOG")
+        .env_remove("WEBC_HOST_PLUGINS")
+        .env_remove("WEBC_HOST_CACHE")
+        .env("XDG_DATA_HOME", tmp.join("xdg"))
+        .stdin(Stdio::null());
+    c
 }
 
 /// The plugin `lib<name>.so` built beside the binary; fails saying how to build it.
