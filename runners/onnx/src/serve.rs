@@ -266,11 +266,19 @@ pub(crate) fn serve(job: Job<'_>, mode: Mode, model: &dyn Model) -> Result<Outco
                 }
                 Ok(())
             };
-            let too_large = || {
-                Error::Request(format!(
-                    "the request is larger than the memory limit of {} bytes",
-                    limit.unwrap_or(0)
-                ))
+            // What one request line gets: a refusal when it is over the limit, nothing when
+            // it is blank, else an answer.
+            let answer = |text: &[u8], too_long: bool| {
+                if too_long {
+                    Some(Err(Error::Request(format!(
+                        "the request is larger than the memory limit of {} bytes",
+                        limit.unwrap_or(0)
+                    ))))
+                } else if text.iter().all(u8::is_ascii_whitespace) {
+                    None
+                } else {
+                    Some(infer_one(model, text, limit))
+                }
             };
             loop {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -278,23 +286,26 @@ pub(crate) fn serve(job: Job<'_>, mode: Mode, model: &dyn Model) -> Result<Outco
                     return Ok(Outcome::Timeout);
                 }
                 // A line that lies whole in the buffer is answered from there (no copy);
-                // otherwise it is gathered into `line` first.
+                // otherwise it is gathered into `line` first. `None`: the input has ended.
                 let step = match reader.fill_buf() {
-                    Ok([]) => break,
+                    Ok([]) => Ok(None),
                     Ok(buf) => match memchr::memchr(b'\n', buf) {
                         Some(i) => {
-                            let text = &buf[..i];
-                            let result = if text.iter().all(u8::is_ascii_whitespace) {
-                                None
-                            } else if limit.is_some_and(|l| i as u64 > l) {
-                                Some(Err(too_large()))
-                            } else {
-                                Some(infer_one(model, text, limit))
-                            };
-                            Ok((i + 1, result))
+                            let result = answer(&buf[..i], limit.is_some_and(|l| i as u64 > l));
+                            reader.consume(i + 1);
+                            Ok(Some(result))
                         }
-                        None => Err(()),
+                        None => {
+                            line.clear();
+                            read_line(&mut reader, &mut line, limit)
+                                .map(|(n, too_long)| (n > 0).then(|| answer(&line, too_long)))
+                        }
                     },
+                    Err(e) => Err(e),
+                };
+                let result = match step {
+                    Ok(Some(result)) => result,
+                    Ok(None) => break,
                     Err(e) => match codec::read_error(e) {
                         // The host's time limit passed while the read blocked.
                         Error::TimedOut => {
@@ -303,35 +314,6 @@ pub(crate) fn serve(job: Job<'_>, mode: Mode, model: &dyn Model) -> Result<Outco
                         }
                         e => return Err(RunnerError::Other(e.to_string())),
                     },
-                };
-                let result = match step {
-                    Ok((used, result)) => {
-                        reader.consume(used);
-                        result
-                    }
-                    Err(()) => {
-                        line.clear();
-                        let (n, too_long) = match read_line(&mut reader, &mut line, limit) {
-                            Ok(read) => read,
-                            Err(e) => match codec::read_error(e) {
-                                Error::TimedOut => {
-                                    send(&mut pending, job.stdout)?;
-                                    return Ok(Outcome::Timeout);
-                                }
-                                e => return Err(RunnerError::Other(e.to_string())),
-                            },
-                        };
-                        if n == 0 {
-                            break;
-                        }
-                        if too_long {
-                            Some(Err(too_large()))
-                        } else if line.iter().all(u8::is_ascii_whitespace) {
-                            None
-                        } else {
-                            Some(infer_one(model, &line, limit))
-                        }
-                    }
                 };
                 let Some(result) = result else { continue };
                 number += 1;
