@@ -11,7 +11,7 @@ use webc_container::manifest::CommandAnnotations;
 use webc_runner_api::{Job, Outcome, RunnerError};
 use webc_runner_wasi::{
     Abi, EngineKey, Exit, JobIo, Options, PREVIEW1, WasiCtx, WasiCtxBuilder, add_to_linker, engine,
-    load_module, provides, run_instance,
+    load_module, merge_environ, provides, run_instance, split_env_entry,
 };
 
 use crate::env;
@@ -273,11 +273,12 @@ fn program_env(job_annotations: &[u8]) -> Result<ProgramEnv, RunnerError> {
     let Some(em) = decoded.emscripten else {
         return Ok((Vec::new(), Vec::new()));
     };
-    let mut env = Vec::new();
-    for item in em.env.unwrap_or_default() {
-        let (k, v) = item.split_once('=').unwrap_or((&item, ""));
-        env.push((k.to_owned(), v.to_owned()));
-    }
+    let env = em
+        .env
+        .unwrap_or_default()
+        .iter()
+        .map(|item| split_env_entry(item))
+        .collect();
     Ok((em.main_args.unwrap_or_default(), env))
 }
 
@@ -308,16 +309,9 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
         .chain(main_args)
         .chain(spec.args.iter().cloned())
         .collect();
-    let mut vars: Vec<(String, String)> = Vec::new();
-    for (k, v) in ann_env.into_iter().chain(spec.env.iter().cloned()) {
-        match vars.iter_mut().find(|(key, _)| *key == k) {
-            Some(slot) => slot.1 = v,
-            None => vars.push((k, v)),
-        }
-    }
     let builder = WasiCtxBuilder::new()
         .args(argv.clone())
-        .env(vars.iter().map(|(k, v)| format!("{k}={v}")))
+        .env(merge_environ(&ann_env, &spec.env))
         .cwd(None)
         .max_fds(options.max_fds)
         .memory_limit(spec.limits.memory);

@@ -29,11 +29,8 @@ impl From<Wasi> for WasiAnnotation {
             env: w
                 .env
                 .unwrap_or_default()
-                .into_iter()
-                .map(|item| match item.split_once('=') {
-                    Some((k, v)) => (k.to_owned(), v.to_owned()),
-                    None => (item, String::new()),
-                })
+                .iter()
+                .map(|item| crate::split_env_entry(item))
                 .collect(),
             main_args: w.main_args.unwrap_or_default(),
             cwd: w.cwd,

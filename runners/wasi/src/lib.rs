@@ -100,7 +100,7 @@ pub use cache::{Stats, stats};
 pub use ctx::{DEFAULT_MAX_FDS, DupAt, FdKind, JobIo};
 pub use engine::{EngineEntry, EngineKey, engine};
 pub use errno::{Errno, WasiResult};
-pub use exec::{Options, OtherOptions, load_module, run_instance};
+pub use exec::{Options, OtherOptions, load_module, merge_environ, run_instance, split_env_entry};
 pub use limits::TimedOut;
 pub use mem::GuestMem;
 pub use wasi::{
