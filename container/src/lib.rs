@@ -25,6 +25,7 @@
 mod cbor;
 mod container;
 mod cursor;
+pub mod elf;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;

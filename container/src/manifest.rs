@@ -690,6 +690,60 @@ cbor_struct! {
         wcgi: Wcgi = "wcgi" opt,
         /// `emscripten`: Emscripten runner settings.
         emscripten: Emscripten = "emscripten" opt,
+        /// `posix`: POSIX runner settings (this host's; `docs/posix.md`).
+        posix: Posix = "posix" opt,
+    }
+}
+
+cbor_struct! {
+    /// The `posix` command annotation: how the POSIX runner starts a native program.
+    pub struct Posix {
+        /// One atom per architecture (each with a `posix` atom annotation naming its
+        /// `arch`); the host runs the one built for the machine it is on.
+        atoms: Vec<String> = "atoms" opt,
+        /// The program needs the host's system libraries (`/usr`, `/lib*`,
+        /// `/etc/ld.so.cache`), which it only gets if the user also grants them.
+        host_libs: bool = "host-libs" opt,
+        /// `K=V` environment entries.
+        env: Vec<String> = "env" opt,
+        /// Arguments placed before the user's.
+        main_args: Vec<String> = "main-args" opt,
+        /// Working directory (a guest path).
+        cwd: String = "cwd" opt,
+        /// `argv[0]`.
+        exec_name: String = "exec-name" opt,
+    }
+}
+
+cbor_struct! {
+    /// The `posix` annotation of an atom of kind `https://webc.org/kind/elf`.
+    pub struct PosixAtom {
+        /// The architecture, as Rust names it: `x86_64`, `aarch64`, `riscv64`, …
+        arch: String = "arch" req,
+        /// The operating system (`linux`).
+        os: String = "os" opt,
+        /// The C library it was linked for: `musl`, `glibc`, `static`, …
+        libc: String = "libc" opt,
+    }
+}
+
+impl PosixAtom {
+    /// The `posix` entry of an atom's annotations (`None` when absent).
+    ///
+    /// # Errors
+    /// A `posix` entry that is not a map with a text `arch`.
+    pub fn from_annotations(annotations: Option<&Value>) -> Result<Option<PosixAtom>> {
+        let Some(Value::Map(entries)) = annotations else {
+            return Ok(None);
+        };
+        let Some((_, v)) = entries
+            .iter()
+            .find(|(k, _)| matches!(k, Value::Text(t) if t == "posix"))
+        else {
+            return Ok(None);
+        };
+        let loc = Loc::Key(&Loc::Key(&Loc::Root, "annotations"), "posix");
+        PosixAtom::from_value(v.clone(), &loc).map(Some)
     }
 }
 
@@ -896,6 +950,52 @@ impl Manifest {
         }
     }
 
+    /// The atom a command runs on architecture `arch` when it lists one per architecture
+    /// (`posix.atoms`): `None` when it does not, else the first listed atom whose `posix`
+    /// annotation names `arch` (and `linux` or no OS), or an error naming what it has.
+    pub fn platform_atom(
+        &self,
+        command: &str,
+        arch: &str,
+    ) -> Option<std::result::Result<String, String>> {
+        let listed = self
+            .command(command)?
+            .annotations
+            .posix
+            .as_ref()?
+            .atoms
+            .as_ref()?;
+        let mut seen = Vec::new();
+        for name in listed {
+            let meta = self.atoms.as_ref().and_then(|m| m.get(name));
+            let posix = meta.and_then(|m| {
+                PosixAtom::from_annotations(m.annotations.as_ref())
+                    .ok()
+                    .flatten()
+            });
+            match posix {
+                Some(p) if p.arch == arch && p.os.as_deref().is_none_or(|os| os == "linux") => {
+                    return Some(Ok(name.clone()));
+                }
+                Some(p) => seen.push(format!(
+                    "{name} ({}-{})",
+                    p.arch,
+                    p.os.as_deref().unwrap_or("linux")
+                )),
+                None if meta.is_none() => seen.push(format!("{name} (not in the package)")),
+                None => seen.push(format!("{name} (no posix.arch annotation)")),
+            }
+        }
+        Some(Err(format!(
+            "command {command:?} has no atom for this machine ({arch}-linux); it lists {}",
+            if seen.is_empty() {
+                "none".to_owned()
+            } else {
+                seen.join(", ")
+            }
+        )))
+    }
+
     /// The atom a command runs, resolved as Wasmer does: the `atom` annotation, else the
     /// deprecated `wasi.atom` / `emscripten.atom` (`dep:name` → `name`), else — for the WASI
     /// and WCGI runners — the command's own name; if that atom does not exist and the
@@ -941,6 +1041,7 @@ impl CommandAnnotations {
             "wasi" => opt(&self.wasi),
             "wcgi" => opt(&self.wcgi),
             "emscripten" => opt(&self.emscripten),
+            "posix" => opt(&self.posix),
             other => self.extra.get(other).cloned(),
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! Location: `--cache-dir`, else `WEBC_HOST_CACHE`, else `$XDG_CACHE_HOME/webc-host`, else
 //! `~/.cache/webc-host`. Layout: `artifacts/<runner>/…` (each runner's private directory,
-//! handed to it as `JobSpec::cache_dir`), `verified/<key>` (atoms whose SHA-256 was checked).
+//! handed to it as `JobSpec::cache_dir`), `verified/<key>` (atoms whose SHA-256 was checked),
+//! `volumes/<sha256>/` and `atoms/<sha256>` (see [`crate::materialise`]).
 //! The cache holds native code (precompiled modules), so it must be ours alone: directories
 //! are created `0700`, and a cache directory owned by another user, or writable by group or
 //! others, is refused rather than used. Every write is a temporary file + rename, so
@@ -119,6 +120,23 @@ impl Cache {
         write_atomic(&self.verified_path(&file.key(atom)), sha256.as_bytes())
     }
 
+    /// The value remembered for `record` of this exact package file (see
+    /// [`Cache::is_verified`] for the keying), if any.
+    pub fn remembered(&self, file: &FileIdentity, record: &str) -> Option<String> {
+        fs::read_to_string(self.verified_path(&file.key(record))).ok()
+    }
+
+    /// Remembers `value` for `record` of this package file.
+    pub fn remember(&self, file: &FileIdentity, record: &str, value: &str) -> Result<()> {
+        make_private_dir(&self.root.join("verified"))?;
+        write_atomic(&self.verified_path(&file.key(record)), value.as_bytes())
+    }
+
+    /// Creates (`0700`) and checks a directory of the cache.
+    pub fn private_dir(&self, dir: &Path) -> Result<()> {
+        make_private_dir(dir)
+    }
+
     /// Every file in the cache.
     pub fn list(&self) -> Result<Vec<CacheEntry>> {
         let mut out = Vec::new();
@@ -155,8 +173,12 @@ impl Cache {
     /// Deletes everything in the cache; returns the bytes freed.
     pub fn clean(&self) -> Result<u64> {
         let freed = self.list()?.iter().map(|e| e.size).sum();
-        for sub in ["artifacts", "verified"] {
+        for sub in ["artifacts", "verified", "volumes", "atoms"] {
             let p = self.root.join(sub);
+            // Materialised volumes are read-only trees: make them writable first.
+            if sub == "volumes" {
+                crate::materialise::remove_tree(&p);
+            }
             match fs::remove_dir_all(&p) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -108,6 +108,17 @@ pub enum Error {
         /// What the package declares for that key.
         declared: String,
     },
+    /// The command lists one atom per architecture and none is for this machine.
+    #[error("{0}")]
+    NoPlatformAtom(String),
+    /// A volume or atom could not be written to disk for a runner (`materialise`).
+    #[error("cannot materialise {what}: {reason}")]
+    Materialise {
+        /// `volume "name"` or `the atom`.
+        what: String,
+        /// Why.
+        reason: String,
+    },
     /// No cache directory could be determined (no `HOME`).
     #[error("no cache directory: set --cache-dir, WEBC_HOST_CACHE, XDG_CACHE_HOME or HOME")]
     NoCacheLocation,
@@ -211,7 +222,8 @@ impl Error {
                 error: RunnerError::CannotExecute(_) | RunnerError::Refused(_),
                 ..
             }
-            | Error::AllRefused { .. } => EXIT_CANNOT_EXECUTE,
+            | Error::AllRefused { .. }
+            | Error::NoPlatformAtom(_) => EXIT_CANNOT_EXECUTE,
             _ => EXIT_HOST,
         }
     }

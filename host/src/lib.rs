@@ -32,6 +32,7 @@ pub mod fuzzing;
 pub mod inspect;
 pub mod interrupt;
 pub mod json;
+pub mod materialise;
 pub mod permissions;
 pub mod registry;
 pub mod run;

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use ciborium::Value;
 use webc_container::Container;
 use webc_container::manifest::{Command, parse_atom_signature};
-use webc_runner_api::{Job, JobSpec, Outcome, Runner, RunnerError};
+use webc_runner_api::{HostServices, Job, JobSpec, Materialise, Outcome, Runner, RunnerError};
 use webc_vfs::VfsBuilder;
 
 use crate::cache::{Cache, FileIdentity};
@@ -63,6 +63,11 @@ pub struct RunOptions {
     /// Where the host's one-line notes about the run go (such as "onnx-ort cannot take
     /// this atom (…); using onnx-tract"); by default, `tracing` events at info level.
     pub notes: Notes,
+    /// Whether the [`Stdio`] given to [`Host::run`] are this process's own stdin, stdout
+    /// and stderr (file descriptors 0, 1 and 2), which a runner that starts a process may
+    /// then hand to it directly (see `JobSpec::process_stdio`). Set it only when that is
+    /// true and the streams hold no buffered output.
+    pub process_stdio: bool,
 }
 
 /// A receiver of the host's one-line notes about a run (not the program's output).
@@ -425,11 +430,15 @@ impl Host {
                 list()
             ))
         })?;
-        let atom = manifest.command_atom(&command).ok_or_else(|| {
-            Error::Package(format!(
-                "command {command:?}: cannot tell which atom it runs"
-            ))
-        })?;
+        let atom = match manifest.platform_atom(&command, std::env::consts::ARCH) {
+            Some(Ok(atom)) => atom,
+            Some(Err(reason)) => return Err(Error::NoPlatformAtom(reason)),
+            None => manifest.command_atom(&command).ok_or_else(|| {
+                Error::Package(format!(
+                    "command {command:?}: cannot tell which atom it runs"
+                ))
+            })?,
+        };
         let meta = manifest
             .atoms()
             .find(|(n, _)| **n == atom)
@@ -516,11 +525,9 @@ impl Host {
                 .grant_dir(&m.host, &m.guest, mode)
                 .map_err(|e| Error::Fs(e.to_string()))?;
         }
-        let vfs = vfs
-            .tmp(true)
-            .tmp_size(plan.effective.tmp_size)
-            .build()
-            .map_err(|e| Error::Fs(e.to_string()))?;
+        let vfs = vfs.tmp(true).tmp_size(plan.effective.tmp_size);
+        let mounts = vfs.mount_table();
+        let vfs = vfs.build().map_err(|e| Error::Fs(e.to_string()))?;
         let cmd = manifest.command(&plan.command).cloned().unwrap_or_default();
         // The atom was checked against this signature (now or on an earlier run of the same
         // file), so the digest comes from the manifest instead of hashing the atom again.
@@ -551,6 +558,14 @@ impl Host {
                 .filter(|(k, _)| k != BACKEND_OPTION)
                 .cloned()
                 .collect(),
+            mounts,
+            process_stdio: opts.process_stdio,
+        };
+        let services = Services {
+            host: self,
+            pkg,
+            atom: &atom,
+            atom_sha256: &spec.atom_sha256,
         };
         let preferences = backend_preferences(&opts.preferences, opts, &cmd);
         let used = std::sync::atomic::AtomicBool::new(false);
@@ -581,6 +596,7 @@ impl Host {
                     inner: &mut *stdio.stderr,
                     used: &used,
                 },
+                host: &services,
             };
             let reason = match selected.runner.run(job) {
                 Err(RunnerError::Refused(reason))
@@ -719,4 +735,48 @@ fn cbor(v: &Value) -> Vec<u8> {
     // Writing a `Value` into a `Vec` cannot fail.
     let _ = ciborium::into_writer(v, &mut out);
     out
+}
+
+/// The host's services to a runner during one job (`materialise`).
+struct Services<'a> {
+    host: &'a Host,
+    pkg: &'a Package,
+    atom: &'a [u8],
+    atom_sha256: &'a str,
+}
+
+impl HostServices for Services<'_> {
+    fn materialise(&self, what: &Materialise) -> Result<PathBuf, RunnerError> {
+        let Some(cache) = &self.host.cache else {
+            return Err(RunnerError::Unavailable(
+                "the host has no usable cache to write volumes to (see --cache-dir)".into(),
+            ));
+        };
+        let result = match what {
+            Materialise::Volume(name) => {
+                if !self.pkg.container.volume_names().any(|n| n == name) {
+                    return Err(RunnerError::InvalidJob(format!(
+                        "the package has no volume {:?}",
+                        crate::error::shown(name)
+                    )));
+                }
+                let started = std::time::Instant::now();
+                let r = crate::materialise::volume(
+                    cache,
+                    &self.pkg.container,
+                    self.pkg.identity.as_ref(),
+                    name,
+                );
+                tracing::debug!(volume = name.as_str(), elapsed = ?started.elapsed(), "materialised");
+                r
+            }
+            Materialise::Atom => crate::materialise::atom(cache, self.atom, self.atom_sha256),
+            _ => {
+                return Err(RunnerError::InvalidJob(
+                    "this host cannot materialise that".into(),
+                ));
+            }
+        };
+        result.map_err(|e| RunnerError::Other(e.to_string()))
+    }
 }

@@ -50,6 +50,20 @@ fn bad_plugins() -> &'static Path {
             "building the test plugins failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        let out = Command::new(env!("CARGO"))
+            .arg("build")
+            .arg("--manifest-path")
+            .arg(root.join("older-minor/Cargo.toml"))
+            .arg("--target-dir")
+            .arg(&target)
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "building the interface-1.0 test plugin failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         target.join("debug")
     })
 }
@@ -1300,6 +1314,35 @@ fn run_and_runners_agree_after_a_plugin_is_fixed_in_place() {
         line.ends_with(&from(&a)),
         "run disagrees with runners: {line}"
     );
+}
+
+/// `docs/abi-evolution.md`'s promise the other way: a plugin built for interface 1.0, whose
+/// root module ends at `run`, loads on this 1.1 host and runs without host services.
+#[test]
+fn a_plugin_of_an_earlier_compatible_interface_loads_and_runs() {
+    let older = bad_plugin("older_minor");
+    let loaded = LoadedRunner::load(&older).expect("an earlier minor version loads");
+    assert_eq!(webc_runner_api::Runner::info(&loaded).name, "older-minor");
+
+    let dir = plugin_dir(&[("older.so", &older)]);
+    let tmp = tempfile::tempdir().unwrap();
+    let pkg = package_for(tmp.path(), "https://webc-host.test/runner/older");
+    let out = Command::new(BIN)
+        .args(["run", "--plugins"])
+        .arg(dir.path())
+        .arg("--cache-dir")
+        .arg(tmp.path().join("cache"))
+        .arg(&pkg)
+        .env_remove("WEBC_HOST_PLUGINS")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("ran on interface 1.0 with no services (runner unavailable: "),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success());
 }
 
 /// `docs/abi-evolution.md`'s promise: a plugin built for a later minor interface version,

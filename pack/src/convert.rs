@@ -214,7 +214,21 @@ fn atoms(
             ("kind", text(atom_kind(&name, kind)?)),
             ("signature", text(atom_signature(&bytes))),
         ];
-        if let Some(features) = crate::features::detect(&bytes)
+        // Our extension: native executables for the POSIX runner, annotated with the
+        // architecture their ELF header names.
+        if kind == Some("elf") {
+            let path = manifest
+                .modules
+                .iter()
+                .rev()
+                .find(|m| m.name == name)
+                .map(|m| base_dir.join(&m.source))
+                .unwrap_or_default();
+            atom.push((
+                "annotations",
+                crate::single::posix_annotation(&path, &bytes)?,
+            ));
+        } else if let Some(features) = crate::features::detect(&bytes)
             && !features.is_empty()
         {
             let features = features.into_iter().map(text).collect();
@@ -242,6 +256,8 @@ fn atom_kind(module: &str, kind: Option<&str>) -> Result<String> {
         Some("tensorflow-SavedModel") => "https://webc.org/kind/tensorflow-SavedModel",
         // Our extension (Wasmer knows no ONNX kind): ONNX models for the ONNX runner.
         Some("onnx") => crate::KIND_ONNX,
+        // Ours too: native Linux executables for the POSIX runner.
+        Some("elf") => crate::KIND_ELF,
         Some(other) => {
             return Url::parse(other)
                 .map(|u| u.as_str().to_owned())

@@ -60,7 +60,7 @@ pub enum Error {
     },
     /// A `[[module]]` has a `kind` that is neither a known short name nor a URL.
     #[error(
-        "[[module]] \"{module}\": unknown kind \"{kind}\" (expected \"wasm\", \"onnx\", \"tensorflow-SavedModel\" or an absolute URL)"
+        "[[module]] \"{module}\": unknown kind \"{kind}\" (expected \"wasm\", \"onnx\", \"elf\", \"tensorflow-SavedModel\" or an absolute URL)"
     )]
     UnknownAtomKind {
         /// Module name.
@@ -71,6 +71,15 @@ pub enum Error {
     /// `pack --onnx` was given a file that is not an ONNX model.
     #[error("{} is not an ONNX model: {reason}", path.display())]
     NotOnnx {
+        /// The file.
+        path: PathBuf,
+        /// Why not.
+        reason: String,
+    },
+    /// A native executable (`pack --posix`, or a `[[module]]` of kind `elf`) that is not a
+    /// runnable ELF file.
+    #[error("{} is not a native executable: {reason}", path.display())]
+    NotElf {
         /// The file.
         path: PathBuf,
         /// Why not.

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 pub use error::{Error, Result};
-pub use single::{KIND_ONNX, RUNNER_ONNX, SingleAtom};
+pub use single::{KIND_ELF, KIND_ONNX, RUNNER_ONNX, RUNNER_POSIX, SingleAtom, posix_annotation};
 
 /// The manifest file name.
 pub const MANIFEST_FILE: &str = "wasmer.toml";

@@ -16,6 +16,10 @@ use crate::{Error, Package, Result};
 pub const KIND_ONNX: &str = "https://webc.org/kind/onnx";
 /// Runner URI of ONNX models.
 pub const RUNNER_ONNX: &str = "https://webc.org/runner/onnx";
+/// Atom kind of native executables.
+pub const KIND_ELF: &str = webc_container::well_known::KIND_ELF;
+/// Runner URI of native executables.
+pub const RUNNER_POSIX: &str = webc_container::well_known::RUNNER_POSIX;
 
 /// What a single-atom package holds.
 #[derive(Debug, Clone)]
@@ -28,6 +32,8 @@ pub struct SingleAtom {
     pub command: String,
     /// The command's runner URI.
     pub runner: String,
+    /// The atom's annotations (a CBOR map), if any.
+    pub atom_annotations: Option<ciborium::Value>,
 }
 
 /// `name` with the characters a webc path or name cannot hold replaced by `_` (and
@@ -58,6 +64,7 @@ impl Package {
             AtomMeta {
                 kind: spec.kind.clone(),
                 signature,
+                annotations: spec.atom_annotations.clone(),
                 ..Default::default()
             },
         )];
@@ -107,6 +114,7 @@ impl Package {
                 kind: KIND_WASM.into(),
                 command: name,
                 runner: RUNNER_WASI.into(),
+                atom_annotations: None,
             },
             wasm,
         )
@@ -130,10 +138,65 @@ impl Package {
                 kind: KIND_ONNX.into(),
                 command: "infer".into(),
                 runner: RUNNER_ONNX.into(),
+                atom_annotations: None,
             },
             Bytes::from(bytes),
         ))
     }
+}
+
+impl Package {
+    /// A native Linux executable as a one-command package run by the POSIX runner:
+    /// command and atom named after the file, the atom annotated with what
+    /// [`posix_annotation`] reads from its ELF header.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be read, [`Error::NotElf`] if it is not an ELF
+    /// executable.
+    pub fn from_posix(path: &Path) -> Result<Package> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let annotations = posix_annotation(path, &bytes)?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("main");
+        let name = safe_name(stem);
+        Ok(Package::single_atom(
+            &SingleAtom {
+                atom: name.clone(),
+                kind: KIND_ELF.into(),
+                command: name,
+                runner: RUNNER_POSIX.into(),
+                atom_annotations: Some(annotations),
+            },
+            Bytes::from(bytes),
+        ))
+    }
+}
+
+/// The atom annotations of a native executable: `{"posix": {"arch", "os": "linux",
+/// "libc"}}`, with the architecture from its ELF header and `libc` from its interpreter
+/// (`static` without one, `musl` for musl's loader, else `glibc`).
+///
+/// # Errors
+/// [`Error::NotElf`] naming `path` if the bytes are not an ELF executable.
+pub fn posix_annotation(path: &Path, bytes: &[u8]) -> Result<ciborium::Value> {
+    use ciborium::Value;
+    let info = webc_container::elf::inspect(bytes).map_err(|e| Error::NotElf {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let libc = match &info.interpreter {
+        None => "static",
+        Some(i) if i.contains("musl") => "musl",
+        Some(_) => "glibc",
+    };
+    let text = |s: &str| Value::Text(s.to_owned());
+    Ok(Value::Map(vec![(
+        text("posix"),
+        Value::Map(vec![
+            (text("arch"), text(&info.arch)),
+            (text("os"), text("linux")),
+            (text("libc"), text(libc)),
+        ]),
+    )]))
 }
 
 /// An ONNX file is a protobuf `ModelProto`; every exporter writes field 1 (`ir_version`,

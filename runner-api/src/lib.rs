@@ -13,11 +13,12 @@
 #![deny(missing_docs)]
 
 pub mod abi;
+pub mod env;
 pub mod fs;
 mod runner;
 pub mod uri;
 
 pub use runner::{
-    Availability, Job, JobSpec, Limits, Network, OptionDoc, Outcome, Runner, RunnerError,
-    RunnerInfo, Serves,
+    Availability, HostServices, Job, JobSpec, Limits, Materialise, MountSource, MountSpec, Network,
+    NoHostServices, OptionDoc, Outcome, Runner, RunnerError, RunnerInfo, Serves,
 };

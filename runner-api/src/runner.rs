@@ -172,6 +172,107 @@ pub struct JobSpec {
     pub cache_dir: Option<PathBuf>,
     /// `--runner-opt` values.
     pub options: Vec<(String, String)>,
+    /// The job's mount table: every mount of [`Job::fs`] with what backs it, in the order
+    /// the host mounted them (a later mount shadows an earlier one at the same or an
+    /// enclosing path). For runners whose program needs real paths (a native process, a
+    /// loader that opens a directory): they bind or open these instead of going through
+    /// [`Job::fs`], and must give the program no more than the table says. Interface 1.1;
+    /// empty from an older host.
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
+    /// Whether the job's stdin, stdout and stderr are this process's own file descriptors
+    /// 0, 1 and 2 (the CLI running a command in a terminal or a pipeline). A runner that
+    /// starts a child process may then hand those descriptors to it directly — a terminal
+    /// stays a terminal — instead of copying through [`Job::stdin`] and friends (anything
+    /// written to the streams must be flushed first). Interface 1.1; `false` from an older
+    /// host and whenever the host passes other streams.
+    #[serde(default)]
+    pub process_stdio: bool,
+}
+
+/// One mount of a job's file system (see [`JobSpec::mounts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    /// Absolute guest path, normalised (`/`, `/data`, `/tmp`; never `..`).
+    pub guest: String,
+    /// Whether the program may write below it (the user granted `rw`; always `false` for
+    /// package volumes).
+    pub writable: bool,
+    /// What backs it.
+    pub source: MountSource,
+}
+
+/// What backs a [`MountSpec`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum MountSource {
+    /// Directory `path` (absolute inside the volume, `/` for its root) of the package's
+    /// volume `volume`. Not on disk until [`HostServices::materialise`] writes it.
+    Volume {
+        /// The volume's name in the container.
+        volume: String,
+        /// The mounted directory inside the volume.
+        path: String,
+    },
+    /// A host directory the user granted, by its real path: the host validated it
+    /// (it exists, it is a directory, the grant and the manifest allow this mode) and
+    /// canonicalised it, so it holds no symlink or `..`.
+    Host {
+        /// The canonical host path.
+        path: std::path::PathBuf,
+    },
+    /// The job's private, empty, writable `/tmp`, of at most `size` bytes. The host's own
+    /// copy lives in memory behind [`Job::fs`]; a runner that gives a process real paths
+    /// makes its own (a size-limited tmpfs) and discards it after the job.
+    Tmp {
+        /// The byte budget.
+        size: u64,
+    },
+}
+
+/// What a runner asks the host to write to disk (see [`HostServices::materialise`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Materialise {
+    /// The package volume of this name, whole.
+    Volume(String),
+    /// The job's atom, as one file.
+    Atom,
+}
+
+/// Services the host offers a runner during one job.
+pub trait HostServices: Send + Sync {
+    /// Writes a package volume (its directories, files and symlinks) or the job's atom once
+    /// into the host's content-addressed cache and returns its path: for a volume, a
+    /// directory whose tree is the volume's; for the atom, a file. Everything in it is
+    /// read-only, and it is complete or absent (written to a temporary name, synced, then
+    /// renamed), so concurrent runs and killed writers never see half of it; later runs
+    /// reuse it without reading the package again. Its symlinks are the package's, and
+    /// may point anywhere: resolve them only inside a sandbox rooted at the mounts.
+    ///
+    /// # Errors
+    /// [`RunnerError::Unavailable`] when the host has no cache (or is older than
+    /// interface 1.1), [`RunnerError::InvalidJob`] for a volume the package lacks, and
+    /// [`RunnerError::Other`] for I/O errors.
+    fn materialise(&self, what: &Materialise) -> Result<std::path::PathBuf, RunnerError>;
+}
+
+/// [`HostServices`] of a host that offers none (an older host, or a test): `materialise`
+/// fails with [`RunnerError::Unavailable`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHostServices;
+
+impl HostServices for NoHostServices {
+    fn materialise(&self, what: &Materialise) -> Result<std::path::PathBuf, RunnerError> {
+        Err(RunnerError::Unavailable(format!(
+            "this host cannot materialise {} on disk (it has no cache, or predates runner \
+             interface 1.1)",
+            match what {
+                Materialise::Volume(v) => format!("volume {v:?}"),
+                Materialise::Atom => "the atom".to_owned(),
+            }
+        )))
+    }
 }
 
 /// Everything a runner gets for one run.
@@ -188,6 +289,8 @@ pub struct Job<'a> {
     pub stdout: &'a mut (dyn Write + Send),
     /// Standard error.
     pub stderr: &'a mut (dyn Write + Send),
+    /// What the host does for the runner on request (writing volumes to disk).
+    pub host: &'a dyn HostServices,
 }
 
 impl std::fmt::Debug for Job<'_> {

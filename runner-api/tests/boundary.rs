@@ -166,6 +166,7 @@ fn run(
         ..Default::default()
     };
     let job = Job {
+        host: &webc_runner_api::NoHostServices,
         spec,
         atom: b"\0asm",
         fs: &fs,
@@ -242,6 +243,7 @@ fn broken_pipe_crosses_with_its_kind() {
     let mut input: &[u8] = b"";
     let mut err = Vec::new();
     let job = Job {
+        host: &webc_runner_api::NoHostServices,
         spec: JobSpec::default(),
         atom: b"",
         fs: &fs,

@@ -251,6 +251,28 @@ pub fn both_ways(runner: Arc<dyn Runner>, plugin_name: &str) -> [(Way, Arc<dyn R
     ]
 }
 
+/// The processes on this machine whose command line holds `marker`: `(pid, command line with
+/// NULs as spaces)`. Sandboxed guests run in their own pid namespaces but are visible here, so
+/// a test that gives its guest a unique marker argument can check that none outlives the run.
+pub fn processes_with(marker: &str) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for e in entries.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(raw) = std::fs::read(e.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+            if cmdline.contains(marker) {
+                found.push((pid, cmdline));
+            }
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

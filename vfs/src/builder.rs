@@ -6,6 +6,7 @@ use std::sync::Arc;
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 use webc_container::{Container, EntryKind, Version, Volume};
+use webc_runner_api::{MountSource, MountSpec};
 
 use crate::error::{Result, VfsError};
 use crate::mem::MemFs;
@@ -219,10 +220,15 @@ impl VfsBuilder {
                 source,
             }
         })?;
+        // The real path, for runners that bind it (the mount table): no symlink, no `..`.
+        let host = std::fs::canonicalize(host).map_err(|source| VfsError::HostDir {
+            path: host.to_owned(),
+            source,
+        })?;
         self.grants.push(Grant {
             guest: segs,
             dir,
-            host: host.to_owned(),
+            host,
             mode,
         });
         Ok(self)
@@ -246,6 +252,46 @@ impl VfsBuilder {
     pub fn tmp_size(mut self, bytes: u64) -> Self {
         self.tmp_size = bytes;
         self
+    }
+
+    /// The mount table of the namespace [`build`](VfsBuilder::build) makes, in mount order
+    /// (what a job's [`JobSpec::mounts`](webc_runner_api::JobSpec::mounts) carries): volume
+    /// directories, granted host directories by their canonical path, then `/tmp`.
+    pub fn mount_table(&self) -> Vec<MountSpec> {
+        let mut out = Vec::new();
+        for v in &self.volumes {
+            out.push(MountSpec {
+                guest: guest_string(&v.guest),
+                writable: false,
+                source: MountSource::Volume {
+                    volume: v.volume.name().to_owned(),
+                    path: if v.source.is_empty() {
+                        "/".to_owned()
+                    } else {
+                        v.source.clone()
+                    },
+                },
+            });
+        }
+        for g in &self.grants {
+            out.push(MountSpec {
+                guest: guest_string(&g.guest),
+                writable: g.mode == Mode::ReadWrite,
+                source: MountSource::Host {
+                    path: g.host.clone(),
+                },
+            });
+        }
+        if self.tmp {
+            out.push(MountSpec {
+                guest: "/tmp".to_owned(),
+                writable: true,
+                source: MountSource::Tmp {
+                    size: self.tmp_size,
+                },
+            });
+        }
+        out
     }
 
     /// Builds the namespace.

@@ -26,6 +26,13 @@ mod fs;
     missing_debug_implementations,
     reason = "sabi_trait expansion"
 )]
+mod host;
+#[allow(
+    non_local_definitions,
+    missing_docs,
+    missing_debug_implementations,
+    reason = "sabi_trait expansion"
+)]
 mod log;
 #[allow(
     non_local_definitions,
@@ -42,14 +49,20 @@ use abi_stable::StableAbi;
 use abi_stable::library::{LibraryError, RawLibrary, RootModule, lib_header_from_raw_library};
 use abi_stable::sabi_types::VersionStrings;
 use abi_stable::std_types::{RResult, RSlice, RStr, RString};
+use abi_stable::type_layout::TypeLayout;
 
 pub use self::fs::{AbiFs, RDirEntry, RPreopen, RSetTime, RStat};
 pub use self::fs::{FsBox, HostFs};
+pub use self::host::AbiHost;
+pub use self::host::HostBox;
 pub use self::log::AbiLog;
 pub use self::log::{LogBox, forward_logs_to};
 pub use self::stream::AbiStream;
 pub use self::stream::StreamBox;
-use crate::runner::{Availability, Job, JobSpec, Outcome, Runner, RunnerError, RunnerInfo};
+use crate::runner::{
+    Availability, HostServices, Job, JobSpec, NoHostServices, Outcome, Runner, RunnerError,
+    RunnerInfo,
+};
 
 /// The runner interface version, independent of this crate's version (see
 /// `docs/abi-evolution.md`). The major number changes only with a breaking change to the
@@ -57,7 +70,7 @@ use crate::runner::{Availability, Job, JobSpec, Outcome, Runner, RunnerError, Ru
 /// the minor number counts compatible additions (new JSON fields, new optional trailing
 /// functions), and plugins of any minor of this major load — older ones simply lack what
 /// was added after them.
-pub const INTERFACE_VERSION: &str = "1.0.0";
+pub const INTERFACE_VERSION: &str = "1.1.0";
 
 /// The major number of [`INTERFACE_VERSION`].
 pub const INTERFACE_MAJOR: u32 = 1;
@@ -88,6 +101,48 @@ pub struct RunnerMod {
         stderr: StreamBox<'_>,
     ) -> RResult<RString, RString>,
 }
+
+/// Interface 1.1's additions, exported by a plugin *beside* its root module under the
+/// symbol [`EXT_SYMBOL`] (abi_stable refuses a root module with fewer fields than the host's,
+/// so additions the host must do without in an older plugin cannot go into [`RunnerMod`]).
+/// A host that finds the symbol checks its layout and calls `run_with_host`; a 1.0 plugin
+/// has no such symbol and is called through `run`.
+#[repr(C)]
+#[derive(StableAbi)]
+#[allow(missing_debug_implementations, reason = "a table of function pointers")]
+pub struct RunnerExt {
+    /// `run` plus the host's services (`materialise`).
+    pub run_with_host: extern "C" fn(
+        spec: RStr<'_>,
+        atom: RSlice<'_, u8>,
+        fs: FsBox<'_>,
+        host: HostBox<'_>,
+        stdin: StreamBox<'_>,
+        stdout: StreamBox<'_>,
+        stderr: StreamBox<'_>,
+    ) -> RResult<RString, RString>,
+}
+
+/// What [`EXT_SYMBOL`] names: the extension table and its layout, which the host checks
+/// against its own before using it.
+#[repr(C)]
+#[allow(
+    missing_debug_implementations,
+    reason = "a layout and a table of function pointers"
+)]
+pub struct RunnerExtHeader {
+    /// `<RunnerExt as StableAbi>::LAYOUT` as the plugin was built.
+    pub layout: &'static TypeLayout,
+    /// The table.
+    pub ext: &'static RunnerExt,
+}
+
+// SAFETY: both fields are shared references to immutable `'static` data (a type layout and a
+// table of function pointers), which any thread may read.
+unsafe impl Sync for RunnerExtHeader {}
+
+/// The symbol a 1.1 plugin exports its [`RunnerExtHeader`] under (`export_runner!` does it).
+pub const EXT_SYMBOL: &str = "webc_runner_ext_1_1";
 
 impl RootModule for RunnerModRef {
     abi_stable::declare_root_module_statics! {RunnerModRef}
@@ -144,12 +199,42 @@ pub mod plugin {
         let _ = catch_unwind(AssertUnwindSafe(|| super::log::install(sink, max_level)));
     }
 
-    /// `run`.
+    /// `run` (interface 1.0: a host without services).
     pub fn run(
         r: &dyn Runner,
         spec: RStr<'_>,
         atom: RSlice<'_, u8>,
         fs: FsBox<'_>,
+        stdin: StreamBox<'_>,
+        stdout: StreamBox<'_>,
+        stderr: StreamBox<'_>,
+    ) -> RResult<RString, RString> {
+        run_job(r, spec, atom, fs, &NoHostServices, stdin, stdout, stderr)
+    }
+
+    /// `run_with_host` (interface 1.1).
+    #[allow(clippy::too_many_arguments, reason = "one per boundary object")]
+    pub fn run_with_host(
+        r: &dyn Runner,
+        spec: RStr<'_>,
+        atom: RSlice<'_, u8>,
+        fs: FsBox<'_>,
+        host: HostBox<'_>,
+        stdin: StreamBox<'_>,
+        stdout: StreamBox<'_>,
+        stderr: StreamBox<'_>,
+    ) -> RResult<RString, RString> {
+        let host = host::PluginHost(host);
+        run_job(r, spec, atom, fs, &host, stdin, stdout, stderr)
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "one per boundary object")]
+    fn run_job(
+        r: &dyn Runner,
+        spec: RStr<'_>,
+        atom: RSlice<'_, u8>,
+        fs: FsBox<'_>,
+        host: &dyn HostServices,
         stdin: StreamBox<'_>,
         stdout: StreamBox<'_>,
         stderr: StreamBox<'_>,
@@ -178,6 +263,7 @@ pub mod plugin {
                 stdin: &mut stdin,
                 stdout: &mut stdout,
                 stderr: &mut stderr,
+                host,
             };
             r.run(job)
         }));
@@ -224,6 +310,17 @@ macro_rules! export_runner {
             ) -> RResult<RString, RString> {
                 plugin::run(runner(), spec, atom, fs, stdin, stdout, stderr)
             }
+            extern "C" fn run_with_host(
+                spec: RStr<'_>,
+                atom: RSlice<'_, u8>,
+                fs: FsBox<'_>,
+                host: HostBox<'_>,
+                stdin: StreamBox<'_>,
+                stdout: StreamBox<'_>,
+                stderr: StreamBox<'_>,
+            ) -> RResult<RString, RString> {
+                plugin::run_with_host(runner(), spec, atom, fs, host, stdin, stdout, stderr)
+            }
 
             fn root_module() -> RunnerModRef {
                 RunnerMod {
@@ -234,6 +331,15 @@ macro_rules! export_runner {
                 }
                 .leak_into_prefix()
             }
+
+            // Interface 1.1: the extension beside the root module (its name is
+            // `EXT_SYMBOL`; a test checks the two agree).
+            #[unsafe(no_mangle)]
+            #[allow(non_upper_case_globals, reason = "the symbol name is the interface")]
+            pub static webc_runner_ext_1_1: RunnerExtHeader = RunnerExtHeader {
+                layout: <RunnerExt as StableAbi>::LAYOUT,
+                ext: &RunnerExt { run_with_host },
+            };
 
             #[unsafe(no_mangle)]
             pub static _1as_0lib_1header_0root_bmodule_bloader: LibHeader = {
@@ -251,7 +357,11 @@ macro_rules! export_runner {
 /// Re-exports for [`export_runner!`](crate::export_runner).
 #[doc(hidden)]
 pub mod __private {
-    pub use super::{FsBox, LogBox, RunnerMod, RunnerModRef, StreamBox, plugin};
+    pub use super::{
+        FsBox, HostBox, LogBox, RunnerExt, RunnerExtHeader, RunnerMod, RunnerModRef, StreamBox,
+        plugin,
+    };
+    pub use abi_stable::StableAbi;
     pub use abi_stable::library::{
         __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
     };
@@ -320,6 +430,8 @@ pub enum LoadError {
 /// A runner loaded from a shared library.
 pub struct LoadedRunner {
     module: RunnerModRef,
+    /// Interface 1.1's extension, when the plugin has it.
+    ext: Option<&'static RunnerExt>,
     info: RunnerInfo,
     path: PathBuf,
 }
@@ -382,6 +494,30 @@ impl LoadedRunner {
                     reason: short_library_error(&other),
                 },
             })?;
+        // SAFETY: the symbol, when present, is the `RunnerExtHeader` static `export_runner!`
+        // defines (a `&'static` to it is what `get` yields for a static); the library stays
+        // mapped for the rest of the process. Its layout is checked before any use.
+        let ext_header: Option<&'static RunnerExtHeader> = unsafe {
+            library
+                .get::<&'static RunnerExtHeader>(format!("{EXT_SYMBOL}\0").as_bytes())
+                .ok()
+                .map(|symbol| *symbol)
+        };
+        let ext = match ext_header {
+            None => None,
+            Some(header) => {
+                abi_stable::abi_stability::abi_checking::check_layout_compatibility(
+                    <RunnerExt as StableAbi>::LAYOUT,
+                    header.layout,
+                )
+                .map_err(|report| LoadError::Layout {
+                    path: path.to_owned(),
+                    expected: INTERFACE_VERSION.into(),
+                    summary: layout_summary(&report.to_string()),
+                })?;
+                Some(header.ext)
+            }
+        };
         let info_json = match (module.info())() {
             RResult::ROk(s) => s,
             RResult::RErr(e) => {
@@ -404,6 +540,7 @@ impl LoadedRunner {
         }
         Ok(LoadedRunner {
             module,
+            ext,
             info,
             path: path.to_owned(),
         })
@@ -466,14 +603,29 @@ impl Runner for LoadedRunner {
         let spec = serde_json::to_string(&job.spec)
             .map_err(|e| RunnerError::Other(format!("cannot encode job: {e}")))?;
         let host_fs = HostFs(job.fs);
-        let result = (self.module.run())(
-            RStr::from_str(&spec),
-            RSlice::from_slice(job.atom),
-            fs::host_box(&host_fs),
-            stream::reader_box(stream::HostReader(job.stdin)),
-            stream::writer_box(stream::HostWriter(job.stdout)),
-            stream::writer_box(stream::HostWriter(job.stderr)),
-        );
+        let result = match self.ext.map(|e| e.run_with_host) {
+            Some(run) => {
+                let host = host::HostSide(job.host);
+                run(
+                    RStr::from_str(&spec),
+                    RSlice::from_slice(job.atom),
+                    fs::host_box(&host_fs),
+                    host::host_box(&host),
+                    stream::reader_box(stream::HostReader(job.stdin)),
+                    stream::writer_box(stream::HostWriter(job.stdout)),
+                    stream::writer_box(stream::HostWriter(job.stderr)),
+                )
+            }
+            // A plugin built for interface 1.0: no host services.
+            None => (self.module.run())(
+                RStr::from_str(&spec),
+                RSlice::from_slice(job.atom),
+                fs::host_box(&host_fs),
+                stream::reader_box(stream::HostReader(job.stdin)),
+                stream::writer_box(stream::HostWriter(job.stdout)),
+                stream::writer_box(stream::HostWriter(job.stderr)),
+            ),
+        };
         match result {
             RResult::ROk(s) => serde_json::from_str(s.as_str()).map_err(|e| {
                 RunnerError::Other(format!("plugin returned an invalid outcome: {e}"))
@@ -498,6 +650,13 @@ mod tests {
             super::major(env!("CARGO_PKG_VERSION")),
             super::INTERFACE_MAJOR.to_string()
         );
+    }
+
+    #[test]
+    fn export_macro_spells_the_extension_symbol() {
+        // `export_runner!` names its static literally.
+        assert_eq!(super::EXT_SYMBOL, "webc_runner_ext_1_1");
+        assert!(super::INTERFACE_VERSION.starts_with("1.1."));
     }
 
     #[test]

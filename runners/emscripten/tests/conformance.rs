@@ -187,6 +187,7 @@ fn run_spec(runner: &dyn Runner, spec: JobSpec, atom: &[u8], stdin: &[u8], fs: &
     let mut stdin = stdin;
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let result = runner.run(Job {
+        host: &webc_runner_api::NoHostServices,
         spec,
         atom,
         fs,

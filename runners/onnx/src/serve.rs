@@ -467,6 +467,7 @@ mod tests {
         let mut stdin = Stalls { data, kind };
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let job = Job {
+            host: &webc_runner_api::NoHostServices,
             spec: JobSpec {
                 limits: Limits {
                     memory: Some(1 << 20),

@@ -76,6 +76,7 @@ fn run_with(
         ..spec
     };
     let result = runner.run(Job {
+        host: &webc_runner_api::NoHostServices,
         spec,
         atom,
         fs: &fs,

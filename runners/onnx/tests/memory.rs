@@ -117,6 +117,7 @@ fn run(args: &[&str], request: &[u8]) -> Measured {
     PEAK.store(base, Ordering::SeqCst);
     let outcome = runner
         .run(Job {
+            host: &webc_runner_api::NoHostServices,
             spec,
             atom: &model,
             fs: &fs,

@@ -224,6 +224,7 @@ impl<'a> JobIo<'a> {
             stdin,
             stdout,
             stderr,
+            host: _,
         } = job;
         let io = JobIo {
             fs,

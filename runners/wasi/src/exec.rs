@@ -127,28 +127,7 @@ pub(crate) fn environ(spec: &JobSpec, wasi: &WasiAnnotation) -> Vec<String> {
     merge_environ(&wasi.env, &spec.env)
 }
 
-/// A program's environment as the runners build it from a package's variables and the
-/// ones the user granted: `package` first, then `granted`; a later value of a key replaces
-/// an earlier one in place. Returns `KEY=VALUE` entries.
-pub fn merge_environ(package: &[(String, String)], granted: &[(String, String)]) -> Vec<String> {
-    let mut vars: Vec<(&str, &str)> = Vec::new();
-    for (k, v) in package.iter().chain(granted) {
-        match vars.iter_mut().find(|(key, _)| key == k) {
-            Some(slot) => slot.1 = v,
-            None => vars.push((k, v)),
-        }
-    }
-    vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
-}
-
-/// A package's `KEY=VALUE` environment entry split at its first `=` (an entry without one
-/// is `KEY=`), as Wasmer reads the `wasi` and `emscripten` annotations' `env`.
-pub fn split_env_entry(entry: &str) -> (String, String) {
-    match entry.split_once('=') {
-        Some((k, v)) => (k.to_owned(), v.to_owned()),
-        None => (entry.to_owned(), String::new()),
-    }
-}
+pub use webc_runner_api::env::{merge_environ, split_env_entry};
 
 /// Descriptors opened before the store exists; closed on drop unless taken.
 pub(crate) struct Opened<'a> {

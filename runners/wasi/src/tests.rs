@@ -19,6 +19,7 @@ pub(crate) fn run_with(wat: &str, spec: JobSpec, vfs: &Vfs, stdin: &[u8]) -> Ran
     let mut input = stdin;
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let result = WasiRunner::default().run(Job {
+        host: &webc_runner_api::NoHostServices,
         spec,
         atom: &wasm,
         fs: vfs,
@@ -331,6 +332,7 @@ fn refuses_what_it_cannot_run_with_clear_messages() {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let vfs = vfs();
     let r = WasiRunner::default().run(Job {
+        host: &webc_runner_api::NoHostServices,
         spec: spec(),
         atom: b"\0asm\x01\0\0\0garbage",
         fs: &vfs,

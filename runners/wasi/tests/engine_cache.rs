@@ -80,6 +80,7 @@ fn run(atom: &[u8], cache: Option<&Path>, options: &[(&str, &str)]) -> Run {
     };
     let outcome = tracing::subscriber::with_default(subscriber, || {
         WasiRunner::default().run(Job {
+            host: &webc_runner_api::NoHostServices,
             spec,
             atom,
             fs: &vfs,

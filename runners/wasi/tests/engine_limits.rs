@@ -17,6 +17,7 @@ fn run(wat: &str, limits: Limits) -> (Result<Outcome, RunnerError>, Duration) {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let started = Instant::now();
     let r = WasiRunner::default().run(Job {
+        host: &webc_runner_api::NoHostServices,
         spec: JobSpec {
             command: "prog".into(),
             limits,

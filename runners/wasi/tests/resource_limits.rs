@@ -22,6 +22,7 @@ fn run(
     let wasm = wat::parse_str(wat).unwrap();
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let r = WasiRunner::default().run(Job {
+        host: &webc_runner_api::NoHostServices,
         spec: JobSpec {
             command: "prog".into(),
             limits,
@@ -299,6 +300,7 @@ fn a_write_timing_out_on_stdout_ends_the_run_as_a_timeout() {
             written: Vec::new(),
         };
         let r = WasiRunner::default().run(Job {
+            host: &webc_runner_api::NoHostServices,
             spec: JobSpec {
                 command: "prog".into(),
                 ..JobSpec::default()

@@ -8,7 +8,7 @@ use webc_host::cache::Cache;
 
 use crate::cli::{CmdResult, human_size};
 
-/// Manage the cache of precompiled artifacts and verified atoms.
+/// Manage the cache of precompiled artifacts, verified atoms and materialised volumes.
 #[derive(Debug, clap::Args)]
 pub struct CacheCommand {
     /// What to do.

@@ -1,5 +1,6 @@
 //! `webc-host pack DIR [-o OUT.webc]`: build a package as `wasmer package build` would;
-//! `webc-host pack --onnx MODEL.onnx [-o OUT.webc]`: wrap an ONNX model.
+//! `webc-host pack --onnx MODEL.onnx [-o OUT.webc]`: wrap an ONNX model;
+//! `webc-host pack --posix BIN [-o OUT.webc]`: wrap a native Linux executable.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,11 +12,13 @@ use sha2::{Digest as _, Sha256};
 use crate::cli::progress::{Indicator, PackProgress, short_name};
 use crate::cli::{CmdResult, human_size};
 
-/// Build a webc v3 package from a directory holding a wasmer.toml, or from an ONNX model.
+/// Build a webc v3 package from a directory holding a wasmer.toml, an ONNX model or a native executable.
 ///
 /// From a directory: produces the bytes `wasmer package build` writes from the same files
 /// and modification times. With --onnx: a package whose one command, `infer`, runs the
-/// model with the ONNX runner (`webc-host run MODEL.webc infer < input.json`).
+/// model with the ONNX runner (`webc-host run MODEL.webc infer < input.json`). With
+/// --posix: a package whose one command, named after the file, runs the executable with the
+/// POSIX runner in its sandbox (`webc-host run BIN.webc -- ARGS`).
 ///
 /// Like `wasmer package build`: without -o the package is written into the current
 /// directory under the name Wasmer picks (`namespace-name-version.webc`); -o naming an
@@ -26,14 +29,19 @@ pub struct PackCommand {
     /// Directory holding wasmer.toml.
     #[arg(
         value_name = "DIR",
-        required_unless_present = "onnx",
-        conflicts_with = "onnx"
+        required_unless_present_any = ["onnx", "posix"],
+        conflicts_with_all = ["onnx", "posix"]
     )]
     dir: Option<PathBuf>,
     /// Package this ONNX model instead (atom named after the file, command `infer`; the
     /// default output is `<model name>.webc`).
-    #[arg(long, value_name = "MODEL.onnx")]
+    #[arg(long, value_name = "MODEL.onnx", conflicts_with = "posix")]
     onnx: Option<PathBuf>,
+    /// Package this native Linux executable instead (command and atom named after the
+    /// file, its architecture read from the ELF header; the default output is
+    /// `<name>.webc`).
+    #[arg(long, value_name = "BIN")]
+    posix: Option<PathBuf>,
     /// Where to write the package (a file, or an existing directory).
     #[arg(short = 'o', long = "output", value_name = "OUT.webc")]
     output: Option<PathBuf>,
@@ -47,6 +55,15 @@ impl PackCommand {
     pub fn execute(self) -> CmdResult {
         // A spinner on a terminal: files and bytes read, then writing.
         let (package, source, spinner) = match (&self.onnx, &self.dir) {
+            (None, _) if let Some(bin) = &self.posix => {
+                let spinner = Indicator::spinner(format!("packing {}", short_name(bin)));
+                (
+                    webc_pack::Package::from_posix(bin)
+                        .with_context(|| format!("cannot pack {}", bin.display()))?,
+                    bin,
+                    spinner,
+                )
+            }
             (Some(model), _) => {
                 let spinner = Indicator::spinner(format!("packing {}", short_name(model)));
                 (
@@ -65,7 +82,9 @@ impl PackCommand {
                     progress.indicator,
                 )
             }
-            (None, None) => anyhow::bail!("nothing to pack: give a directory or --onnx MODEL"),
+            (None, None) => {
+                anyhow::bail!("nothing to pack: give a directory, --onnx MODEL or --posix BIN")
+            }
         };
         spinner.set_message(format!(
             "packing {}: writing the package",

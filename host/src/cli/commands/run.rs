@@ -236,6 +236,9 @@ impl RunCommand {
                     let _ = writeln!(std::io::stderr(), "note: {text}");
                 }
             }),
+            // The run thread below passes this process's stdin, stdout and stderr, with
+            // nothing buffered before the run.
+            process_stdio: true,
         };
 
         let discovery = DiscoveryOptions {

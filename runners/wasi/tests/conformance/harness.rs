@@ -472,6 +472,7 @@ pub fn run_with(case: &Case, runner: &dyn Runner) -> Run {
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
     let job = Job {
+        host: &webc_runner_api::NoHostServices,
         spec,
         atom: &atom,
         fs: &vfs,
