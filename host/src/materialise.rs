@@ -86,14 +86,16 @@ pub fn volume(
             reason: e.to_string(),
         })?;
         let tree = staging.path().join("volumes").join(volume_dir(name)?);
-        read_only(&tree)?;
-        match fs::rename(&tree, &target) {
-            Ok(()) => {}
+        let placed = read_only(&tree).and_then(|()| match fs::rename(&tree, &target) {
+            Ok(()) => Ok(()),
             // Another run renamed the same content into place first: use theirs.
-            Err(_) if target.is_dir() => {}
-            Err(e) => return Err(io(&target)(e)),
-        }
+            Err(_) if target.is_dir() => Ok(()),
+            Err(e) => Err(io(&target)(e)),
+        });
+        // The staging directory may hold a read-only tree (ours, when another run won or
+        // the rename failed), which a plain removal cannot delete.
         remove_tree(staging.path());
+        placed?;
     }
     if let Some(f) = file
         && remembered.as_deref() != Some(key.as_str())

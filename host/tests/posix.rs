@@ -266,6 +266,42 @@ fn runners_lists_the_posix_runner() {
     assert!(!line.contains("unavailable"), "{line}");
 }
 
+/// On a kernel that gives no user namespaces (simulated inside one of ours whose
+/// `user.max_user_namespaces` is 0), `runners` says why and how to enable them, and `run`
+/// refuses instead of running the program with less isolation.
+#[test]
+fn without_user_namespaces_the_runner_is_unavailable_and_says_why() {
+    let env = Env::new();
+    let pkg = env.pack_posix("probe");
+    let plugins = Path::new(BIN).parent().unwrap();
+    let script = format!(
+        "echo 0 > /proc/sys/user/max_user_namespaces || exit 99; \
+         \"$0\" runners --plugins '{plugins}'; \
+         \"$0\" run --cache-dir '{cache}' '{pkg}' -- hello; echo \"run exit $?\"",
+        plugins = plugins.display(),
+        cache = env.path("cache").display(),
+        pkg = pkg.display(),
+    );
+    let o = Command::new("unshare")
+        .args(["--user", "--map-root-user", "sh", "-c", &script, BIN])
+        .env_remove("WEBC_HOST_PLUGINS")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = out(&o);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("posix "))
+        .unwrap_or_else(|| panic!("stdout: {text}\nstderr: {}", err(&o)));
+    assert!(
+        line.contains("unavailable") && line.contains("user namespaces") && line.contains("sysctl"),
+        "{line}"
+    );
+    assert!(!text.contains("hello from a native program"), "{text}");
+    assert!(text.contains("run exit 125"), "{text}");
+    assert!(err(&o).contains("user namespaces"), "{}", err(&o));
+}
+
 /// Host pids of guests whose command line holds `marker` (not the `webc-host run` whose
 /// arguments hold it too).
 fn guest_processes(marker: &str) -> Vec<u32> {
