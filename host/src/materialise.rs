@@ -86,8 +86,11 @@ pub fn volume(
             reason: e.to_string(),
         })?;
         let tree = staging.path().join("volumes").join(volume_dir(name)?);
-        let placed = read_only(&tree).and_then(|()| match fs::rename(&tree, &target) {
-            Ok(()) => Ok(()),
+        // Everything below the top directory is made read-only before the rename, the top
+        // directory after it: moving a directory to another parent rewrites its `..`, which
+        // needs write permission on it (root skips that check, other users do not).
+        let placed = read_only_below(&tree).and_then(|()| match fs::rename(&tree, &target) {
+            Ok(()) => set_mode(&target, 0o555),
             // Another run renamed the same content into place first: use theirs.
             Err(_) if target.is_dir() => Ok(()),
             Err(e) => Err(io(&target)(e)),
@@ -132,21 +135,26 @@ pub fn atom(cache: &Cache, atom: &[u8], sha256: &str) -> Result<PathBuf> {
     Ok(target)
 }
 
-/// Makes a staged tree read-only: directories and files `0555` (volume files keep no mode
-/// of their own, and a native program may run a helper from its volume), symlinks as they
-/// are.
-fn read_only(dir: &Path) -> Result<()> {
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io(path))
+}
+
+/// Makes what a staged directory holds read-only: directories and files `0555` (volume files
+/// keep no mode of their own, and a native program may run a helper from its volume),
+/// symlinks as they are. The directory itself keeps its mode.
+fn read_only_below(dir: &Path) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(io(dir))? {
         let entry = entry.map_err(io(dir))?;
         let path = entry.path();
         let kind = entry.file_type().map_err(io(&path))?;
         if kind.is_dir() {
-            read_only(&path)?;
+            read_only_below(&path)?;
+            set_mode(&path, 0o555)?;
         } else if kind.is_file() {
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o555)).map_err(io(&path))?;
+            set_mode(&path, 0o555)?;
         }
     }
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o555)).map_err(io(dir))
+    Ok(())
 }
 
 /// Removes a tree that may hold read-only directories (best effort).

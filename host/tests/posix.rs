@@ -266,6 +266,74 @@ fn runners_lists_the_posix_runner() {
     assert!(!line.contains("unavailable"), "{line}");
 }
 
+/// A user other than root runs a package with a volume: the volume is materialised into
+/// that user's cache (moving a staged directory needs write permission on it, which root
+/// never lacks) and the sandbox works without a pids cgroup (`RLIMIT_NPROC` applies).
+#[test]
+fn an_unprivileged_user_runs_a_package_with_a_volume() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let env = Env::new();
+    let project = env.path("project");
+    std::fs::create_dir_all(project.join("data")).unwrap();
+    std::fs::copy(program("probe"), project.join("probe")).unwrap();
+    std::fs::write(project.join("data/hello.txt"), "hello from a volume\n").unwrap();
+    std::fs::write(
+        project.join("wasmer.toml"),
+        "[package]\nname = \"t/v\"\nversion = \"0.1.0\"\n[[module]]\nname = \"probe\"\n\
+         source = \"probe\"\nkind = \"elf\"\nabi = \"none\"\n[[command]]\nname = \"probe\"\n\
+         module = \"probe\"\nrunner = \"posix\"\n[fs]\n\"/data\" = \"data\"\n",
+    )
+    .unwrap();
+    let pkg = env.path("vol.webc");
+    code(
+        &Command::new(BIN)
+            .arg("pack")
+            .arg(&project)
+            .arg("-o")
+            .arg(&pkg)
+            .output()
+            .unwrap(),
+        0,
+    );
+    // A directory `nobody` owns for its cache; the package readable by all.
+    let home = env.path("nobody");
+    std::fs::create_dir(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    for p in [env.tmp.path(), pkg.as_path()] {
+        let mode = std::fs::metadata(p).unwrap().permissions().mode();
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode | 0o755)).unwrap();
+    }
+    let cache = home.join("cache");
+    for round in ["first", "warm"] {
+        let o = Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                BIN,
+                "run",
+            ])
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg(&pkg)
+            .args(["--", "read", "/data/hello.txt"])
+            .env_remove("WEBC_HOST_PLUGINS")
+            .env("XDG_DATA_HOME", home.join("xdg"))
+            .env("HOME", &home)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        code(&o, 0);
+        assert_eq!(out(&o), "hello from a volume\n", "{round} run");
+    }
+    let volumes: Vec<String> = std::fs::read_dir(cache.join("volumes"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(volumes.len(), 1, "no staging left behind: {volumes:?}");
+    assert!(!volumes[0].starts_with(".tmp"), "{volumes:?}");
+}
+
 /// On a kernel that gives no user namespaces (simulated inside one of ours whose
 /// `user.max_user_namespaces` is 0), `runners` says why and how to enable them, and `run`
 /// refuses instead of running the program with less isolation.
