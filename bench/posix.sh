@@ -83,7 +83,13 @@ esac
 webc_host="$bin_dir/webc-host"
 [[ -x "$webc_host" && -f "$bin_dir/libwebc_runner_posix.so" ]] ||
   { log "error: $webc_host or libwebc_runner_posix.so beside it is missing"; exit 1; }
-[[ -x "$bwrap" ]] || { log "error: bwrap not found at $bwrap (set BWRAP; Debian: bubblewrap)"; exit 1; }
+# The peer is installed like the other bench scripts install theirs (Debian's bubblewrap).
+if [[ ! -x "$bwrap" && "$bwrap" == /usr/bin/bwrap && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  log "installing bubblewrap (apt-get)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >&2 ||
+    { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q bubblewrap >&2; }
+fi
+[[ -x "$bwrap" ]] || { log "error: bwrap not found at $bwrap (set BWRAP; Debian: apt-get install bubblewrap)"; exit 1; }
 [[ -x "$probe_src" ]] || { log "error: $probe_src is missing"; exit 1; }
 
 # Nothing from the environment changes what webc-host loads or logs.
