@@ -45,7 +45,10 @@ pub fn volume_key(container: &Container, name: &str) -> Result<String> {
         reason: e.to_string(),
     })?;
     let mut h = Sha256::new();
+    // The container version and the layout of what is written: the same bytes read as another
+    // version (or written by another layout) are another tree.
     h.update(b"webc-host volume 1\0");
+    h.update(format!("{:?}\0", container.version()).as_bytes());
     h.update((volume.header_bytes().len() as u64).to_le_bytes());
     h.update(volume.header_bytes());
     h.update(volume.data_bytes());

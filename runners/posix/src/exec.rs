@@ -24,6 +24,7 @@ pub(crate) struct Options {
     pub(crate) host_libs: bool,
     pub(crate) nproc: Option<u64>,
     pub(crate) nofile: Option<u64>,
+    pub(crate) fsize: Option<u64>,
     pub(crate) weakened: Weakened,
 }
 
@@ -54,6 +55,7 @@ pub(crate) fn options(pairs: &[(String, String)]) -> Result<Options, RunnerError
             }
             "nproc" => o.nproc = Some(number(k, v, 1)?),
             "nofile" => o.nofile = Some(number(k, v, 8)?),
+            "fsize" => o.fsize = Some(number(k, v, 1)?),
             "sandbox" => {
                 for layer in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     match layer {
@@ -71,7 +73,7 @@ pub(crate) fn options(pairs: &[(String, String)]) -> Result<Options, RunnerError
             other => {
                 return Err(invalid(format!(
                     "unknown --runner-opt {other:?} for the posix runner (known: host-libs, \
-                     nproc, nofile, sandbox)"
+                     nproc, nofile, fsize, sandbox)"
                 )));
             }
         }
@@ -79,17 +81,27 @@ pub(crate) fn options(pairs: &[(String, String)]) -> Result<Options, RunnerError
     Ok(o)
 }
 
-/// Is `addr` (`host:port`, `host`, `[v6]:port`) on the loopback interface?
+/// Is `addr` (`host:port`, `host`, `[v6]:port`, a bare IPv6 address) on the loopback
+/// interface? Anything it cannot read is not.
 fn is_loopback(addr: &str) -> bool {
-    let host = match addr.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit() || c == '*') && !h.is_empty() => h,
-        _ => addr,
+    let ip = |h: &str| {
+        h == "localhost"
+            || h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    if ip(addr) {
+        return true;
+    }
+    match addr.rsplit_once(':') {
+        Some((host, port))
+            if !host.is_empty() && port.chars().all(|c| c.is_ascii_digit() || c == '*') =>
+        {
+            ip(host)
+        }
+        _ => false,
+    }
 }
 
 fn cannot(atom: &str, reason: impl std::fmt::Display) -> RunnerError {
@@ -243,7 +255,7 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
             cpu: spec.limits.time.map(|t| t + Duration::from_secs(1)),
             nproc: opts.nproc.unwrap_or(defaults.nproc),
             nofile: opts.nofile.unwrap_or(defaults.nofile),
-            fsize: None,
+            fsize: opts.fsize,
             wall: spec.limits.time,
         },
         tty: spec.process_stdio && rustix_isatty0(),
@@ -315,6 +327,8 @@ mod tests {
         assert!(o("host-libs", "yes").unwrap().host_libs);
         assert!(o("host-libs", "maybe").is_err());
         assert!(o("nproc", "0").is_err());
+        assert_eq!(o("fsize", "4096").unwrap().fsize, Some(4096));
+        assert!(o("fsize", "1k").is_err());
         assert!(
             o("sandbox", "no-pids-limit")
                 .unwrap()

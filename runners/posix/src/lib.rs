@@ -19,7 +19,7 @@ pub use webc_container::well_known::KIND_ELF as ATOM_KIND;
 /// The runner URI served (any version): [`webc_container::well_known::RUNNER_POSIX`].
 pub use webc_container::well_known::RUNNER_POSIX as URI;
 
-const OPTIONS: [(&str, &str); 4] = [
+const OPTIONS: [(&str, &str); 5] = [
     (
         "host-libs",
         "yes | no (default): bind the host's /usr, /lib* and /etc/ld.so.cache read-only so a \
@@ -32,6 +32,11 @@ const OPTIONS: [(&str, &str); 4] = [
     (
         "nofile",
         "most descriptors the program may hold at once (default 1024)",
+    ),
+    (
+        "fsize",
+        "largest file in bytes the program may write (RLIMIT_FSIZE: writing past it ends the \
+         program with SIGXFSZ, exit 153; default no limit)",
     ),
     (
         "sandbox",

@@ -515,6 +515,54 @@ fn cases() -> Vec<(&'static str, Case)> {
                 .unwrap();
             assert!(mib <= 8, "{line}");
         }),
+        ("file_size_limit", |c| {
+            let out = tempfile::tempdir().unwrap();
+            let r = c.probe(
+                &["fill", "/out/big"],
+                mount(out.path(), "/out", Mode::Rw),
+                &[("fsize", "2097152")],
+            );
+            assert_eq!(r.exit(), 128 + 25, "SIGXFSZ: {}", r.out);
+            let written = std::fs::metadata(out.path().join("big")).unwrap().len();
+            assert_eq!(written, 2 << 20);
+        }),
+        ("dev_nodes_work_but_cannot_be_changed", |c| {
+            let r = c.probe(&["write", "/dev/null", "discarded"], Grants::default(), &[]);
+            assert_eq!(r.ok(), "write /dev/null: ok\n");
+            let r = c.probe(&["chmod", "/dev/null", "0"], Grants::default(), &[]);
+            assert_eq!(r.ok(), "chmod /dev/null: Read-only file system\n");
+            let r = c.probe(&["chmod", "/proc/slabinfo", "666"], Grants::default(), &[]);
+            assert!(r.ok().starts_with("chmod /proc/slabinfo: "), "{}", r.out);
+            assert!(!r.out.contains(": ok"), "{}", r.out);
+        }),
+        ("no_set_id_files", |c| {
+            let out = tempfile::tempdir().unwrap();
+            let r = c.probe(
+                &["setid", "/out/f"],
+                mount(out.path(), "/out", Mode::Rw),
+                &[],
+            );
+            assert_eq!(
+                r.ok(),
+                "create 4755: Operation not permitted\nchmod 4755: Operation not permitted\n\
+                 chmod 2755: Operation not permitted\nchmod 755: ok\n"
+            );
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(out.path().join("f"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o7777, 0o755);
+        }),
+        ("unknown_and_x32_syscalls_are_refused", |c| {
+            let r = c.probe(&["syscall", "467"], Grants::default(), &[]);
+            assert_eq!(r.ok(), "syscall 467: Function not implemented\n");
+            // getpid through the x32 ABI: refused whether or not the kernel has x32.
+            let r = c.probe(&["syscall", "1073741863"], Grants::default(), &[]);
+            assert_eq!(r.ok(), "syscall 1073741863: Function not implemented\n");
+            let r = c.probe(&["syscall", "39"], Grants::default(), &[]);
+            assert!(r.ok().starts_with("syscall 39: returned "), "{}", r.out);
+        }),
         ("kernel_interfaces_are_denied", |c| {
             for (cmd, expect) in [
                 ("ptrace", "ptrace: Operation not permitted"),

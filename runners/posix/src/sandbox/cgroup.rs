@@ -74,6 +74,7 @@ impl PidsCgroup {
     }
 
     fn make(parent: &Path, name: &str, max: u64) -> Result<Self, String> {
+        remove_orphans(parent);
         let dir = parent.join(name);
         std::fs::create_dir(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let cg = PidsCgroup { dir };
@@ -81,6 +82,27 @@ impl PidsCgroup {
         std::fs::write(&max_file, format!("{max}\n"))
             .map_err(|e| format!("writing {}: {e}", max_file.display()))?;
         Ok(cg)
+    }
+}
+
+/// Removes the empty cgroups of earlier hosts that died without removing theirs
+/// (`webc-host-<pid>-<n>` whose `<pid>` no longer runs; `kill -9` skips every destructor).
+/// A cgroup that still holds processes cannot be removed and is left alone.
+fn remove_orphans(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("webc-host-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir(e.path());
+        }
     }
 }
 

@@ -585,7 +585,10 @@ fn build_root(plan: &Plan) -> Step {
         let attrs = match b.kind {
             BindKind::ReadOnly => MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
             BindKind::Writable => MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
-            BindKind::Device => MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+            // Read-only: device nodes stay writable (a read-only mount only refuses changes
+            // to the node itself — chmod, chown, times — which on a root host would change
+            // the host's node).
+            BindKind::Device => MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
         };
         set_attr(&b.target, attrs, true)?;
         // SAFETY: closing the source descriptor.
@@ -620,6 +623,14 @@ fn build_root(plan: &Plan) -> Step {
             true,
         )?;
     }
+    // The whole /proc read-only too: landlock already refuses writes below it, and a
+    // read-only mount also refuses chmod of its entries (which for the kernel's own files is
+    // global).
+    set_attr(
+        &plan.proc_dir,
+        MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+        true,
+    )?;
     if let Some((tmp, opts)) = &plan.tmp {
         make_parents(std::slice::from_ref(tmp), stage_dev)?;
         mount(

@@ -97,9 +97,82 @@ fn compile_error(e: impl std::fmt::Display) -> SandboxError {
     SandboxError::Setup(format!("compiling the seccomp filter: {e}"))
 }
 
-/// Compiles the two filters (installed in this order): the `EPERM` filter, and one that makes
-/// `clone3` fail with `ENOSYS` (its flags are in memory a filter cannot read; libcs fall back
-/// to `clone`, whose flags the first filter checks).
+/// The first system call number the guard filter refuses (`ENOSYS`): every number from here up
+/// is either newer than this filter (467 is `open_tree_attr`, which can clone a mount with
+/// its read-only flag cleared) or, on x86_64, an x32-ABI call (`nr | 0x4000_0000`), through
+/// which a kernel built with x32 support would run every call this filter denies under another
+/// number. Numbers from 424 up are shared by every architecture.
+pub(crate) const FIRST_UNKNOWN_SYSCALL: u32 = 467;
+
+/// Modes a guest may not give a file: set-user-ID and set-group-ID. `nosuid` disarms them
+/// inside the sandbox, but a writable mount is a host directory, where another user could later
+/// run what the guest left there (as root on a root host).
+const SET_ID_BITS: [u64; 2] = [libc::S_ISUID as u64, libc::S_ISGID as u64];
+
+/// Where the mode argument is, for the calls that set a file's mode.
+const MODE_ARGS: &[(libc::c_long, u8)] = &[
+    (libc::SYS_fchmod, 1),
+    (libc::SYS_fchmodat, 2),
+    (libc::SYS_fchmodat2, 2),
+    (libc::SYS_openat, 3),
+    (libc::SYS_mknodat, 2),
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_chmod, 1),
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_open, 2),
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_creat, 1),
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_mknod, 1),
+];
+
+/// The guard: a classic-BPF prologue that refuses every system call number from
+/// [`FIRST_UNKNOWN_SYSCALL`] up with `ENOSYS`. `seccompiler` matches exact numbers only (and
+/// does not handle x32), so this comparison is written here; it checks the architecture first,
+/// as every seccomp filter must, and kills a process of another architecture.
+fn guard() -> Result<BpfProgram, SandboxError> {
+    use seccompiler::sock_filter;
+    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const JGE_K: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    // struct seccomp_data { int nr; __u32 arch; ... }
+    const NR: u32 = 0;
+    const ARCH: u32 = 4;
+    // AUDIT_ARCH_*: the ELF machine | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE (linux/audit.h).
+    const ARCH_64_LE: u32 = 0x8000_0000 | 0x4000_0000;
+    let audit_arch = match std::env::consts::ARCH {
+        "x86_64" => 62 | ARCH_64_LE,
+        "aarch64" => 183 | ARCH_64_LE,
+        "riscv64" => 243 | ARCH_64_LE,
+        other => {
+            return Err(SandboxError::Unavailable(format!(
+                "seccomp filters are not supported on {other}"
+            )));
+        }
+    };
+    let stmt = |code: u16, k: u32| sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jump = |code: u16, k: u32, jt: u8, jf: u8| sock_filter { code, jt, jf, k };
+    Ok(vec![
+        stmt(LD_W_ABS, ARCH),
+        jump(JEQ_K, audit_arch, 1, 0),
+        stmt(RET_K, libc::SECCOMP_RET_KILL_PROCESS),
+        stmt(LD_W_ABS, NR),
+        jump(JGE_K, FIRST_UNKNOWN_SYSCALL, 0, 1),
+        stmt(RET_K, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
+        stmt(RET_K, libc::SECCOMP_RET_ALLOW),
+    ])
+}
+
+/// Compiles the filters (installed in this order): the guard (numbers this filter does not
+/// know, x32 calls: `ENOSYS`), the `EPERM` filter, and one that makes `clone3` fail with
+/// `ENOSYS` (its flags are in memory a filter cannot read; libcs fall back to `clone`, whose
+/// flags the `EPERM` filter checks).
 pub(crate) fn compile(network: Network) -> Result<Vec<BpfProgram>, SandboxError> {
     let arch = arch()?;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
@@ -160,6 +233,24 @@ pub(crate) fn compile(network: Network) -> Result<Vec<BpfProgram>, SandboxError>
             .map_err(compile_error)?,
         ],
     );
+    // No set-user-ID or set-group-ID bits on any file the guest creates or changes.
+    for &(nr, arg) in MODE_ARGS {
+        let mut mode_rules = Vec::new();
+        for bit in SET_ID_BITS {
+            mode_rules.push(
+                SeccompRule::new(vec![cond(
+                    arg,
+                    SeccompCmpArgLen::Dword,
+                    SeccompCmpOp::MaskedEq(bit),
+                    bit,
+                )?])
+                .map_err(compile_error)?,
+            );
+        }
+        rules.insert(nr, mode_rules);
+    }
+    // openat2 takes its mode in a struct the filter cannot read: refuse it (`ENOSYS` below), as
+    // for clone3, so libcs use openat.
     let deny = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
@@ -170,6 +261,7 @@ pub(crate) fn compile(network: Network) -> Result<Vec<BpfProgram>, SandboxError>
 
     let mut clone3 = BTreeMap::new();
     clone3.insert(libc::SYS_clone3, vec![]);
+    clone3.insert(libc::SYS_openat2, vec![]);
     let clone3 = SeccompFilter::new(
         clone3,
         SeccompAction::Allow,
@@ -179,6 +271,7 @@ pub(crate) fn compile(network: Network) -> Result<Vec<BpfProgram>, SandboxError>
     .map_err(compile_error)?;
 
     Ok(vec![
+        guard()?,
         deny.try_into().map_err(compile_error)?,
         clone3.try_into().map_err(compile_error)?,
     ])

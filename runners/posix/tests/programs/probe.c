@@ -221,6 +221,31 @@ int main(int argc, char **argv) {
     if (!strcmp(c, "id")) { printf("uid %d euid %d gid %d\n", (int)getuid(), (int)geteuid(), (int)getgid()); return 0; }
     if (!strcmp(c, "pid")) { printf("pid %d ppid %d\n", (int)getpid(), (int)getppid()); return 0; }
     if (!strcmp(c, "exec")) { execv(a, argv + 2); printf("exec %s: %s\n", a, strerror(errno)); return 0; }
+    if (!strcmp(c, "chmod")) {
+        char what[4200];
+        snprintf(what, sizeof what, "chmod %s", a);
+        return report(what, chmod(a, (mode_t)strtol(b, NULL, 8)) == 0);
+    }
+    if (!strcmp(c, "setid")) {
+        /* setid PATH: try to leave set-user-ID / set-group-ID files behind. */
+        int fd = open(a, O_WRONLY | O_CREAT | O_EXCL, 04755);
+        report("create 4755", fd >= 0);
+        if (fd >= 0) close(fd);
+        fd = open(a, O_WRONLY | O_CREAT, 0644);
+        if (fd >= 0) close(fd);
+        report("chmod 4755", chmod(a, 04755) == 0);
+        report("chmod 2755", chmod(a, 02755) == 0);
+        report("chmod 755", chmod(a, 0755) == 0);
+        return 0;
+    }
+    if (!strcmp(c, "syscall")) {
+        long nr = atol(a);
+        errno = 0;
+        long r = syscall(nr, 0, 0, 0, 0, 0, 0);
+        if (r < 0) printf("syscall %ld: %s\n", nr, strerror(errno));
+        else printf("syscall %ld: returned %ld\n", nr, r);
+        return 0;
+    }
     fprintf(stderr, "probe: unknown command %s\n", c);
     return 2;
 }

@@ -16,6 +16,8 @@
 #include <sys/sysmacros.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -102,6 +104,18 @@ int main(int argc, char **argv) {
         a.sin_family = AF_INET; a.sin_port = htons(atoi(arg)); a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         int r = connect(fd, (struct sockaddr *)&a, sizeof a);
         printf("connect %s errno=%d\n", r < 0 ? "failed" : "ok", r < 0 ? errno : 0);
+        return 0;
+    }
+    if (!strcmp(mode, "abstract")) {
+        /* abstract NAME: connect to the abstract unix socket "\0NAME". */
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (fd < 0) { printf("socket errno=%d\n", errno); return 0; }
+        struct sockaddr_un a = {0};
+        a.sun_family = AF_UNIX;
+        strncpy(a.sun_path + 1, arg, sizeof a.sun_path - 2);
+        socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(arg));
+        int r = connect(fd, (struct sockaddr *)&a, len);
+        printf("abstract %s errno=%d\n", r < 0 ? "failed" : "ok", r < 0 ? errno : 0);
         return 0;
     }
     if (!strcmp(mode, "privileged")) {
