@@ -245,10 +245,10 @@ def share(pattern):
         if m and re.search(pattern, name):
             return float(m.group(1))
     return None
-serve = share(r"^webc_runner_onnx::serve::serve$")
-parts = [share(r"^webc_runner_onnx::codec::decode_request$"),
-         share(r"OrtModel as webc_runner_onnx::serve::Model>::run$"),
-         share(r"^webc_runner_onnx::serve::write_outputs$")]
+serve = share(r"^webc_runner_infer::serve::serve$")
+parts = [share(r"^webc_runner_infer::codec::decode_request$"),
+         share(r"OrtModel as webc_runner_infer::backend::Model>::run$"),
+         share(r"^webc_runner_infer::serve::write_outputs$")]
 sampled = None
 if serve and all(p is not None for p in parts):
     sampled = (serve - sum(parts)) / serve * 100

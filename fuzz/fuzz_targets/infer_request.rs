@@ -1,11 +1,11 @@
-//! Fuzzes the ONNX runner's `infer` request decoder (JSON fast and exact paths, `.npy`):
+//! Fuzzes the `infer` request decoder (JSON fast and exact paths, `.npy`):
 //! the first byte picks a model signature, the second a memory limit, the rest is the
-//! request (`webc_runner_onnx::fuzzing::exercise`).
+//! request (`webc_runner_infer::fuzzing::exercise`).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    webc_runner_onnx::fuzzing::exercise(data);
+    webc_runner_infer::fuzzing::exercise(data);
 });

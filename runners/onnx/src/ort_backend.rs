@@ -7,25 +7,20 @@ use std::sync::{Mutex, OnceLock};
 use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::{DynValue, Tensor as OrtTensor, TensorElementType, ValueType};
-use webc_runner_api::{Availability, Job, Outcome, Runner, RunnerError, RunnerInfo};
-
-use crate::Error;
-use crate::codec::{self, DType, Data, Dim, Signature, TensorInfo};
-use crate::serve::{self, Model, ModelCache};
+use webc_runner_api::Availability;
+use webc_runner_infer::codec::{self, DType, Data, Dim, Signature, TensorInfo};
+use webc_runner_infer::{Backend, Error, InferRunner, Model, ModelCache, RunnerParams, Settings};
 
 /// The ONNX runner on ONNX Runtime (name `onnx-ort`, priority 10). Available when
 /// [`find_onnxruntime`] finds the library. Stateless apart from the process-wide runtime and
 /// model cache.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct OnnxOrtRunner {
-    _private: (),
-}
+pub type OnnxOrtRunner = InferRunner<OrtBackend>;
 
-impl OnnxOrtRunner {
-    /// The runner.
-    pub fn new() -> OnnxOrtRunner {
-        OnnxOrtRunner::default()
-    }
+/// The ONNX Runtime backend of the `infer` protocol: ONNX models on a dlopened
+/// libonnxruntime ([`OnnxOrtRunner`] is the runner on it; option `library=PATH`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OrtBackend {
+    _private: (),
 }
 
 const LIB: &str = "libonnxruntime.so";
@@ -131,15 +126,39 @@ fn runtime(library: Option<&Path>) -> Result<&'static Environment, Error> {
     }
 }
 
+static PARAMS: RunnerParams = RunnerParams {
+    name: "onnx-ort",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "ONNX models on ONNX Runtime (dlopened libonnxruntime)",
+    uri: crate::URI,
+    atom_kind: crate::ATOM_KIND,
+    priority: 10,
+    backend: "ort",
+    backends: crate::BACKENDS,
+    options: &[(
+        "library",
+        "path of libonnxruntime.so to load (default: ORT_DYLIB_PATH, then \
+         well-known locations)",
+    )],
+    docs: crate::DOCS,
+};
+
 static CACHE: ModelCache<OrtModel> = ModelCache::new();
 
-impl Runner for OnnxOrtRunner {
-    fn info(&self) -> RunnerInfo {
-        serve::info(
-            "ort",
-            "ONNX models on ONNX Runtime (dlopened libonnxruntime)",
-            10,
-        )
+/// The `library` option.
+fn library(settings: &Settings) -> Option<&Path> {
+    settings.option("library").map(Path::new)
+}
+
+impl Backend for OrtBackend {
+    type Model = OrtModel;
+
+    fn params(&self) -> &RunnerParams {
+        &PARAMS
+    }
+
+    fn cache(&self) -> &ModelCache<OrtModel> {
+        &CACHE
     }
 
     fn availability(&self) -> Availability {
@@ -155,33 +174,28 @@ impl Runner for OnnxOrtRunner {
         }
     }
 
-    fn run(&self, job: Job<'_>) -> Result<Outcome, RunnerError> {
-        serve::check_kind(&job.spec)?;
-        let settings = serve::settings(&job.spec, "ort")?;
-        let mode = match serve::mode(&job.spec.args) {
-            Ok(mode) => mode,
-            Err(usage) => return serve::usage(job, &usage),
-        };
-        let env = runtime(settings.library.as_deref())?;
-        let key = if job.spec.atom_sha256.is_empty() {
-            String::new()
-        } else {
-            format!("{}/threads={}", job.spec.atom_sha256, settings.threads)
-        };
-        let atom = job.atom;
-        // Loaded before stdin is read or anything written, for every mode: a model ONNX
-        // Runtime cannot load is refused, and the host may try another runner.
-        let model = CACHE
-            .get_or_load("ort", key, || OrtModel::load(env, atom, settings.threads))
-            .map_err(serve::refused)?;
-        serve::serve(job, mode, &*model)
+    fn prepare(&self, settings: &Settings) -> Result<(), Error> {
+        runtime(library(settings)).map(|_| ())
+    }
+
+    fn load(&self, atom: &[u8], settings: &Settings) -> Result<OrtModel, Error> {
+        let env = runtime(library(settings))?;
+        OrtModel::load(env, atom, settings.threads)
     }
 }
 
 /// A loaded ONNX Runtime session (`run` needs `&mut`, hence the lock).
-pub(crate) struct OrtModel {
+pub struct OrtModel {
     session: Mutex<Session>,
     signature: Signature,
+}
+
+impl std::fmt::Debug for OrtModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrtModel")
+            .field("signature", &self.signature)
+            .finish_non_exhaustive()
+    }
 }
 
 fn load_err(e: impl std::fmt::Display) -> Error {

@@ -6,59 +6,63 @@ use std::sync::Arc;
 use tract_linalg::multithread::Executor;
 use tract_onnx::data_resolver::ModelDataResolver;
 use tract_onnx::prelude::*;
-use webc_runner_api::{Job, Outcome, Runner, RunnerError, RunnerInfo};
-
-use crate::Error;
-use crate::codec::{self, DType, Data, Dim, Signature, TensorInfo};
-use crate::serve::{self, Model, ModelCache};
+use webc_runner_infer::codec::{self, DType, Data, Dim, Signature, TensorInfo};
+use webc_runner_infer::{Backend, Error, InferRunner, Model, ModelCache, RunnerParams, Settings};
 
 /// The ONNX runner on tract 0.23 (name `onnx-tract`, priority 0). Stateless apart from the
 /// process-wide model cache; one value serves any number of concurrent jobs.
+pub type OnnxTractRunner = InferRunner<TractBackend>;
+
+/// The tract backend of the `infer` protocol: ONNX models on tract 0.23, pure Rust, always
+/// available ([`OnnxTractRunner`] is the runner on it).
 #[derive(Debug, Default, Clone, Copy)]
-pub struct OnnxTractRunner {
+pub struct TractBackend {
     _private: (),
 }
 
-impl OnnxTractRunner {
-    /// The runner.
-    pub fn new() -> OnnxTractRunner {
-        OnnxTractRunner::default()
-    }
-}
+static PARAMS: RunnerParams = RunnerParams {
+    name: "onnx-tract",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "ONNX models on tract 0.23 (pure Rust)",
+    uri: crate::URI,
+    atom_kind: crate::ATOM_KIND,
+    priority: 0,
+    backend: "tract",
+    backends: crate::BACKENDS,
+    options: &[],
+    docs: crate::DOCS,
+};
 
 static CACHE: ModelCache<TractModel> = ModelCache::new();
 
-impl Runner for OnnxTractRunner {
-    fn info(&self) -> RunnerInfo {
-        serve::info("tract", "ONNX models on tract 0.23 (pure Rust)", 0)
+impl Backend for TractBackend {
+    type Model = TractModel;
+
+    fn params(&self) -> &RunnerParams {
+        &PARAMS
     }
 
-    fn run(&self, job: Job<'_>) -> Result<Outcome, RunnerError> {
-        serve::check_kind(&job.spec)?;
-        let settings = serve::settings(&job.spec, "tract")?;
-        let mode = match serve::mode(&job.spec.args) {
-            Ok(mode) => mode,
-            Err(usage) => return serve::usage(job, &usage),
-        };
-        let key = if job.spec.atom_sha256.is_empty() {
-            String::new()
-        } else {
-            format!("{}/threads={}", job.spec.atom_sha256, settings.threads)
-        };
-        let atom = job.atom;
-        // Loaded before stdin is read or anything written, for every mode: a model tract
-        // cannot load is refused, and the host may try another runner.
-        let model = CACHE
-            .get_or_load("tract", key, || TractModel::load(atom, settings.threads))
-            .map_err(serve::refused)?;
-        serve::serve(job, mode, &*model)
+    fn cache(&self) -> &ModelCache<TractModel> {
+        &CACHE
+    }
+
+    fn load(&self, atom: &[u8], settings: &Settings) -> Result<TractModel, Error> {
+        TractModel::load(atom, settings.threads)
     }
 }
 
 /// A loaded and optimised tract model.
-pub(crate) struct TractModel {
+pub struct TractModel {
     plan: Arc<TypedRunnableModel>,
     signature: Signature,
+}
+
+impl std::fmt::Debug for TractModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TractModel")
+            .field("signature", &self.signature)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Refuses external tensor data: a model is one atom, and resolving paths would read the
@@ -84,7 +88,7 @@ fn load_err(e: impl std::fmt::Display) -> Error {
 }
 
 impl TractModel {
-    pub(crate) fn load(bytes: &[u8], threads: usize) -> Result<TractModel, Error> {
+    fn load(bytes: &[u8], threads: usize) -> Result<TractModel, Error> {
         crate::external::check_self_contained(bytes).map_err(load_err)?;
         let mut onnx = tract_onnx::onnx();
         onnx.provider = Arc::new(NoExternalData);

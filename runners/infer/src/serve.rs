@@ -1,67 +1,44 @@
-//! What both backends share: runner options, program modes, the model cache and the request
-//! loop over the job's stdio.
+//! What every backend shares: runner info and options, program modes, the model cache and
+//! the request loop over the job's stdio.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use webc_runner_api::{Job, JobSpec, Outcome, RunnerError, RunnerInfo};
 
 use crate::Error;
+use crate::backend::{Model, RunnerParams, Settings};
 use crate::codec::{self, Signature, Tensor};
 
-/// A loaded, optimised model.
-pub(crate) trait Model: Send + Sync {
-    /// Inputs and outputs in model order.
-    fn signature(&self) -> &Signature;
-    /// Runs once; `inputs` are in model input order and already checked against the
-    /// signature; the result is one tensor per model output, in order.
-    fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Tensor>, Error>;
-}
-
-/// Runner options (`--runner-opt`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Settings {
-    /// Threads the backend may use for one inference.
-    pub threads: usize,
-    /// ort only: the ONNX Runtime library to load.
-    pub library: Option<PathBuf>,
-}
-
-pub(crate) fn info(backend: &str, description: &str, priority: i32) -> RunnerInfo {
-    let info = RunnerInfo::new(
-        format!("onnx-{backend}"),
-        env!("CARGO_PKG_VERSION"),
-        description,
-    )
-    .serves(crate::URI, "*")
-    .atom_kind(crate::ATOM_KIND)
-    .priority(priority)
-    .backend(backend)
-    .option("threads", "threads for one inference (default 1)")
-    .option(
-        "backend",
-        "tract | ort: which backend (the host selects the runner; a value naming \
-         another backend is refused)",
-    );
-    if backend == "ort" {
-        info.option(
-            "library",
-            "path of libonnxruntime.so to load (default: ORT_DYLIB_PATH, then \
-             well-known locations)",
-        )
-    } else {
-        info
+/// The info of the runner `p`.
+pub(crate) fn info(p: &RunnerParams) -> RunnerInfo {
+    let mut info = RunnerInfo::new(p.name, p.version, p.description)
+        .serves(p.uri, "*")
+        .atom_kind(p.atom_kind)
+        .priority(p.priority)
+        .backend(p.backend)
+        .option("threads", "threads for one inference (default 1)")
+        .option(
+            "backend",
+            format!(
+                "{}: which backend (the host selects the runner; a value naming \
+                 another backend is refused)",
+                p.backends.join(" | ")
+            ),
+        );
+    for &(key, help) in p.options {
+        info = info.option(key, help);
     }
+    info
 }
 
-/// Parses the job's options for the backend `backend` (`tract` | `ort`).
-pub(crate) fn settings(spec: &JobSpec, backend: &str) -> Result<Settings, Error> {
+/// Parses the job's options for the runner `p`.
+pub(crate) fn settings(spec: &JobSpec, p: &RunnerParams) -> Result<Settings, Error> {
     let mut s = Settings {
         threads: 1,
-        library: None,
+        options: Vec::new(),
     };
     for (key, value) in &spec.options {
         match key.as_str() {
@@ -76,18 +53,26 @@ pub(crate) fn settings(spec: &JobSpec, backend: &str) -> Result<Settings, Error>
                         ))
                     })?;
             }
-            "backend" if value == backend => {}
+            "backend" if value == p.backend => {}
             "backend" => {
                 return Err(Error::Option(format!(
-                    "backend={value} requested, but this is the onnx-{backend} runner \
-                     (backends: tract, ort)"
+                    "backend={value} requested, but this is the {} runner (backends: {})",
+                    p.name,
+                    p.backends.join(", ")
                 )));
             }
-            "library" if backend == "ort" => s.library = Some(PathBuf::from(value)),
+            other if p.options.iter().any(|&(k, _)| k == other) => {
+                s.options.push((key.clone(), value.clone()));
+            }
             other => {
+                let known: Vec<&str> = ["threads", "backend"]
+                    .into_iter()
+                    .chain(p.options.iter().map(|&(k, _)| k))
+                    .collect();
                 return Err(Error::Option(format!(
-                    "unknown option `{other}` for onnx-{backend} (known: threads, backend{})",
-                    if backend == "ort" { ", library" } else { "" }
+                    "unknown option `{other}` for {} (known: {})",
+                    p.name,
+                    known.join(", ")
                 )));
             }
         }
@@ -106,20 +91,25 @@ pub(crate) enum Mode {
     Describe,
 }
 
-pub(crate) fn mode(args: &[String]) -> Result<Mode, String> {
+/// The mode `args` ask for, or the usage message (naming `docs`, where the protocol is
+/// documented).
+pub(crate) fn mode(args: &[String], docs: &str) -> Result<Mode, String> {
     match args {
         [] => Ok(Mode::Infer),
         [a] if a == "--jsonl" => Ok(Mode::Jsonl),
         [a] if a == "--describe" => Ok(Mode::Describe),
         _ => Err(format!(
             "unexpected arguments {args:?}; usage: infer [--jsonl | --describe] \
-             (request on stdin; see docs/onnx-infer.md)"
+             (request on stdin; see {docs})"
         )),
     }
 }
 
-/// Process-wide cache of loaded models, most recently used last.
-pub(crate) struct ModelCache<M> {
+/// A process-wide cache of one backend's loaded models (see [`Backend::cache`]), keyed by
+/// the atom's SHA-256 and the settings that shape a model, least recently used evicted first.
+///
+/// [`Backend::cache`]: crate::Backend::cache
+pub struct ModelCache<M> {
     entries: Mutex<VecDeque<(String, Arc<M>)>>,
 }
 
@@ -132,8 +122,15 @@ impl<M> std::fmt::Debug for ModelCache<M> {
 /// Models kept per backend.
 const CACHE_CAPACITY: usize = 8;
 
+impl<M> Default for ModelCache<M> {
+    fn default() -> ModelCache<M> {
+        ModelCache::new()
+    }
+}
+
 impl<M> ModelCache<M> {
-    pub(crate) const fn new() -> ModelCache<M> {
+    /// An empty cache.
+    pub const fn new() -> ModelCache<M> {
         ModelCache {
             entries: Mutex::new(VecDeque::new()),
         }
@@ -181,7 +178,7 @@ impl<M> ModelCache<M> {
 
 /// What a runner returns when its backend cannot load the model: [`RunnerError::Refused`]
 /// with the backend's error on one line, so the host may hand the atom to another runner for
-/// the URI. Only for errors of loading, which both runners finish before [`serve`] touches
+/// the URI. Only for errors of loading, which the runner finishes before [`serve`] touches
 /// stdin, stdout or stderr (the promise `Refused` makes); any other error converts as usual.
 pub(crate) fn refused(e: Error) -> RunnerError {
     match e {
@@ -200,13 +197,11 @@ fn one_line(text: &str) -> String {
 }
 
 /// Checks the job's atom kind.
-pub(crate) fn check_kind(spec: &JobSpec) -> Result<(), RunnerError> {
-    if spec.atom_kind != crate::ATOM_KIND {
+pub(crate) fn check_kind(spec: &JobSpec, p: &RunnerParams) -> Result<(), RunnerError> {
+    if spec.atom_kind != p.atom_kind {
         return Err(RunnerError::CannotExecute(format!(
             "atom `{}` is of kind {}, not {}",
-            spec.atom_name,
-            spec.atom_kind,
-            crate::ATOM_KIND
+            spec.atom_name, spec.atom_kind, p.atom_kind
         )));
     }
     Ok(())
@@ -509,6 +504,117 @@ mod tests {
             };
             assert!(m.starts_with("reading the request: blocked"), "{m}");
         }
+    }
+
+    /// A runner shaped like `onnx-ort`: one backend option.
+    const ORT: RunnerParams = RunnerParams {
+        name: "onnx-ort",
+        version: "1.2.3",
+        description: "ONNX models on ONNX Runtime",
+        uri: "https://webc.org/runner/onnx",
+        atom_kind: "https://webc.org/kind/onnx",
+        priority: 10,
+        backend: "ort",
+        backends: &["tract", "ort"],
+        options: &[("library", "path of libonnxruntime.so to load")],
+        docs: "docs/onnx-infer.md",
+    };
+
+    /// `onnx-tract`: no option of its own.
+    const TRACT: RunnerParams = RunnerParams {
+        name: "onnx-tract",
+        backend: "tract",
+        priority: 0,
+        options: &[],
+        ..ORT
+    };
+
+    fn spec(options: &[(&str, &str)]) -> JobSpec {
+        JobSpec {
+            options: options
+                .iter()
+                .map(|&(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..JobSpec::default()
+        }
+    }
+
+    #[test]
+    fn info_and_options_are_named_by_the_params() {
+        let info = info(&ORT);
+        assert_eq!(
+            (info.name.as_str(), info.version.as_str(), info.priority),
+            ("onnx-ort", "1.2.3", 10)
+        );
+        assert_eq!(info.backend.as_deref(), Some("ort"));
+        assert_eq!(info.atom_kinds, ["https://webc.org/kind/onnx"]);
+        assert_eq!(info.serves[0].uri, "https://webc.org/runner/onnx");
+        let options: Vec<(&str, &str)> = info
+            .options
+            .iter()
+            .map(|o| (o.key.as_str(), o.help.as_str()))
+            .collect();
+        assert_eq!(
+            options,
+            [
+                ("threads", "threads for one inference (default 1)"),
+                (
+                    "backend",
+                    "tract | ort: which backend (the host selects the runner; a value naming \
+                     another backend is refused)"
+                ),
+                ("library", "path of libonnxruntime.so to load"),
+            ]
+        );
+        assert_eq!(super::info(&TRACT).options.len(), 2);
+
+        let s = settings(
+            &spec(&[("threads", "4"), ("library", "/a"), ("library", "/b")]),
+            &ORT,
+        );
+        let s = s.expect("settings");
+        assert_eq!((s.threads, s.option("library")), (4, Some("/b")));
+        assert_eq!(settings(&spec(&[]), &TRACT).map(|s| s.threads), Ok(1));
+        let err = |p: &RunnerParams, options: &[(&str, &str)]| match settings(&spec(options), p) {
+            Err(Error::Option(m)) => m,
+            r => panic!("{r:?}"),
+        };
+        assert_eq!(
+            err(&TRACT, &[("threads", "0")]),
+            "threads=0: expected a number of threads from 1 to 1024"
+        );
+        assert_eq!(
+            err(&TRACT, &[("backend", "ort")]),
+            "backend=ort requested, but this is the onnx-tract runner (backends: tract, ort)"
+        );
+        assert_eq!(
+            err(&TRACT, &[("library", "/a")]),
+            "unknown option `library` for onnx-tract (known: threads, backend)"
+        );
+        assert_eq!(
+            err(&ORT, &[("colour", "red")]),
+            "unknown option `colour` for onnx-ort (known: threads, backend, library)"
+        );
+        assert_eq!(
+            mode(&["-x".to_string()], ORT.docs),
+            Err(
+                "unexpected arguments [\"-x\"]; usage: infer [--jsonl | --describe] \
+                 (request on stdin; see docs/onnx-infer.md)"
+                    .to_string()
+            )
+        );
+        let wrong = JobSpec {
+            atom_name: "m".into(),
+            atom_kind: "https://webc.org/kind/wasm".into(),
+            ..JobSpec::default()
+        };
+        assert_eq!(
+            check_kind(&wrong, &ORT),
+            Err(RunnerError::CannotExecute(
+                "atom `m` is of kind https://webc.org/kind/wasm, not https://webc.org/kind/onnx"
+                    .into()
+            ))
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The harness of the `infer_request` fuzz target (fuzz/fuzz_targets/infer_request.rs),
 //! public so that the committed seeds and corpus replay on stable Rust in the normal tests
-//! (`tests/fuzz_corpus.rs`). It needs no backend: the request codec is compiled without one.
+//! (`tests/fuzz_corpus.rs`). It needs no backend: the request codec has none.
 
 use crate::codec::{self, DType, Dim, Signature, Tensor, TensorInfo};
 

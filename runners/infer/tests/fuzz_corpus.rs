@@ -1,13 +1,13 @@
 //! Replays the `infer_request` fuzz target's inputs — the hand-written seeds
 //! (`fuzz/seeds/infer_request/`) and the minimised corpus of its campaigns
 //! (`fuzz/corpus/infer_request/`) — through the same harness the `cargo fuzz` target runs
-//! (`webc_runner_onnx::fuzzing::exercise`), on stable Rust and without a backend.
+//! (`webc_runner_infer::fuzzing::exercise`), on stable Rust and without a backend.
 
 #![allow(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 
 use std::path::{Path, PathBuf};
 
-use webc_runner_onnx::fuzzing::exercise;
+use webc_runner_infer::fuzzing::exercise;
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
