@@ -22,7 +22,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+/// An I/O error on `path` of the cache, as [`Error::Cache`].
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |error| Error::Cache {
         path: path.to_owned(),
         error,

@@ -24,19 +24,12 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest as _, Sha256};
 use webc_container::Container;
 
-use crate::cache::{Cache, FileIdentity};
+use crate::cache::{Cache, FileIdentity, io};
 use crate::error::{Error, Result};
 use crate::extract::{ExtractOptions, extract, volume_dir};
 
 /// Staging directories older than this are a dead writer's and are removed.
 const STALE: Duration = Duration::from_secs(3600);
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
-    move |error| Error::Cache {
-        path: path.to_owned(),
-        error,
-    }
-}
 
 /// The content key of volume `name`: SHA-256 over its length-prefixed header and its data.
 pub fn volume_key(container: &Container, name: &str) -> Result<String> {

@@ -1316,18 +1316,18 @@ fn run_and_runners_agree_after_a_plugin_is_fixed_in_place() {
     );
 }
 
-/// `docs/abi-evolution.md`'s promise the other way: a plugin built for interface 1.0, whose
-/// root module ends at `run`, loads on this 1.1 host and runs without host services.
-#[test]
-fn a_plugin_of_an_earlier_compatible_interface_loads_and_runs() {
-    let older = bad_plugin("older_minor");
-    let loaded = LoadedRunner::load(&older).expect("an earlier minor version loads");
-    assert_eq!(webc_runner_api::Runner::info(&loaded).name, "older-minor");
+/// Loads test plugin `lib<lib>.so` (which must call itself `name`), then runs a package on
+/// `uri` with only that plugin: its output.
+fn load_and_run_test_plugin(lib: &str, name: &str, uri: &str) -> std::process::Output {
+    let path = bad_plugin(lib);
+    let loaded = LoadedRunner::load(&path)
+        .unwrap_or_else(|e| panic!("a compatible interface version loads: {e}"));
+    assert_eq!(webc_runner_api::Runner::info(&loaded).name, name);
 
-    let dir = plugin_dir(&[("older.so", &older)]);
+    let dir = plugin_dir(&[("plugin.so", &path)]);
     let tmp = tempfile::tempdir().unwrap();
-    let pkg = package_for(tmp.path(), "https://webc-host.test/runner/older");
-    let out = Command::new(BIN)
+    let pkg = package_for(tmp.path(), uri);
+    Command::new(BIN)
         .args(["run", "--plugins"])
         .arg(dir.path())
         .arg("--cache-dir")
@@ -1335,7 +1335,18 @@ fn a_plugin_of_an_earlier_compatible_interface_loads_and_runs() {
         .arg(&pkg)
         .env_remove("WEBC_HOST_PLUGINS")
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// `docs/abi-evolution.md`'s promise the other way: a plugin built for interface 1.0, whose
+/// root module ends at `run`, loads on this 1.1 host and runs without host services.
+#[test]
+fn a_plugin_of_an_earlier_compatible_interface_loads_and_runs() {
+    let out = load_and_run_test_plugin(
+        "older_minor",
+        "older-minor",
+        "https://webc-host.test/runner/older",
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.starts_with("ran on interface 1.0 with no services (runner unavailable: "),
@@ -1349,22 +1360,11 @@ fn a_plugin_of_an_earlier_compatible_interface_loads_and_runs() {
 /// whose root module has a function this host does not know, loads and runs here.
 #[test]
 fn a_plugin_of_a_later_compatible_interface_loads_and_runs() {
-    let future = bad_plugin("future_minor");
-    let loaded = LoadedRunner::load(&future).expect("a later minor version loads");
-    assert_eq!(webc_runner_api::Runner::info(&loaded).name, "future-minor");
-
-    let dir = plugin_dir(&[("future.so", &future)]);
-    let tmp = tempfile::tempdir().unwrap();
-    let pkg = package_for(tmp.path(), "https://webc-host.test/runner/future");
-    let out = Command::new(BIN)
-        .args(["run", "--plugins"])
-        .arg(dir.path())
-        .arg("--cache-dir")
-        .arg(tmp.path().join("cache"))
-        .arg(&pkg)
-        .env_remove("WEBC_HOST_PLUGINS")
-        .output()
-        .unwrap();
+    let out = load_and_run_test_plugin(
+        "future_minor",
+        "future-minor",
+        "https://webc-host.test/runner/future",
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "ran on a newer interface\n",

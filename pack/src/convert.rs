@@ -192,7 +192,7 @@ fn atoms(
     base_dir: &Path,
     progress: &mut dyn crate::Progress,
 ) -> Result<AtomMaps> {
-    let mut entries: BTreeMap<String, (Option<&str>, Bytes)> = BTreeMap::new();
+    let mut entries: BTreeMap<String, (Option<&str>, PathBuf, Bytes)> = BTreeMap::new();
     for module in &manifest.modules {
         let path = base_dir.join(&module.source);
         let bytes = std::fs::read(&path).map_err(|source| Error::ModuleSource {
@@ -203,13 +203,13 @@ fn atoms(
         progress.read_file(&path, bytes.len() as u64);
         entries.insert(
             module.name.clone(),
-            (module.kind.as_deref(), Bytes::from(bytes)),
+            (module.kind.as_deref(), path, Bytes::from(bytes)),
         );
     }
 
     let mut meta = Vec::new();
     let mut atoms = BTreeMap::new();
-    for (name, (kind, bytes)) in entries {
+    for (name, (kind, path, bytes)) in entries {
         let mut atom = vec![
             ("kind", text(atom_kind(&name, kind)?)),
             ("signature", text(atom_signature(&bytes))),
@@ -217,13 +217,6 @@ fn atoms(
         // Our extension: native executables for the POSIX runner, annotated with the
         // architecture their ELF header names.
         if kind == Some("elf") {
-            let path = manifest
-                .modules
-                .iter()
-                .rev()
-                .find(|m| m.name == name)
-                .map(|m| base_dir.join(&m.source))
-                .unwrap_or_default();
             atom.push((
                 "annotations",
                 crate::single::posix_annotation(&path, &bytes)?,

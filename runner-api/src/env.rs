@@ -3,16 +3,28 @@
 
 /// A program's environment as the runners build it from a package's variables and the
 /// ones the user granted: `package` first, then `granted`; a later value of a key replaces
-/// an earlier one in place. Returns `KEY=VALUE` entries.
+/// an earlier one in place. Returns `KEY=VALUE` entries ([`merge_env`] as text).
 pub fn merge_environ(package: &[(String, String)], granted: &[(String, String)]) -> Vec<String> {
-    let mut vars: Vec<(&str, &str)> = Vec::new();
+    merge_env(package, granted)
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
+}
+
+/// [`merge_environ`] as `(key, value)` pairs, for runners that hand the environment on as
+/// pairs.
+pub fn merge_env(
+    package: &[(String, String)],
+    granted: &[(String, String)],
+) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = Vec::new();
     for (k, v) in package.iter().chain(granted) {
         match vars.iter_mut().find(|(key, _)| key == k) {
-            Some(slot) => slot.1 = v,
-            None => vars.push((k, v)),
+            Some(slot) => slot.1.clone_from(v),
+            None => vars.push((k.clone(), v.clone())),
         }
     }
-    vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+    vars
 }
 
 /// A package's `KEY=VALUE` environment entry split at its first `=` (an entry without one

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use webc_container::elf;
 use webc_container::manifest::{CommandAnnotations, PosixAtom};
-use webc_runner_api::env::{merge_environ, split_env_entry};
+use webc_runner_api::env::{merge_env, split_env_entry};
 use webc_runner_api::{Job, Materialise, MountSource, Outcome, RunnerError};
 
 use crate::sandbox::{self, Bind, Config, Exit, Limits, Network, SandboxError, Stdio};
@@ -210,10 +210,7 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
         .flatten()
         .map(|e| split_env_entry(e))
         .collect();
-    let env = merge_environ(&package_env, &spec.env)
-        .into_iter()
-        .map(|e| split_env_entry(&e))
-        .collect();
+    let env = merge_env(&package_env, &spec.env);
     let args = posix
         .main_args
         .iter()
@@ -258,7 +255,7 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
             fsize: opts.fsize,
             wall: spec.limits.time,
         },
-        tty: spec.process_stdio && rustix_isatty0(),
+        tty: spec.process_stdio && stdin_is_a_terminal(),
         allow_no_pids_limit: opts.weakened.no_pids_limit,
     };
     let stdio = if spec.process_stdio {
@@ -291,7 +288,7 @@ pub(crate) fn run(job: Job<'_>) -> Result<Outcome, RunnerError> {
     }
 }
 
-fn rustix_isatty0() -> bool {
+fn stdin_is_a_terminal() -> bool {
     // SAFETY: isatty only inspects descriptor 0.
     unsafe { libc::isatty(0) == 1 }
 }

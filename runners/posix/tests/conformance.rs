@@ -60,36 +60,50 @@ fn package(toml: &str, files: &[(&str, &[u8])]) -> Package {
     }
 }
 
-/// The probe as command `probe`, with volume `data` (holding `hello.txt`) at `/data`;
-/// `annotations` is TOML added to the command's `posix` annotation.
-fn probe_package(annotations: &str) -> Package {
+/// A package whose one command, `name`, runs module `name` (of atom kind `kind`) on the
+/// POSIX runner; `posix` is the body of the command's `posix` annotation, `fs` the `[fs]`
+/// table's body.
+fn one_program_package(
+    name: &str,
+    kind: &str,
+    posix: &str,
+    fs: &str,
+    files: &[(&str, &[u8])],
+) -> Package {
     let toml = format!(
         r#"
 [package]
-name = "test/probe"
+name = "test/{name}"
 version = "0.1.0"
 
 [[module]]
-name = "probe"
-source = "probe"
-kind = "elf"
+name = "{name}"
+source = "{name}"
+kind = "{kind}"
 abi = "none"
 
 [[command]]
-name = "probe"
-module = "probe"
+name = "{name}"
+module = "{name}"
 runner = "posix"
 
 [command.annotations.posix]
-env = ["FROM_PACKAGE=yes"]
-{annotations}
+{posix}
 
 [fs]
-"/data" = "data"
+{fs}
 "#
     );
-    package(
-        &toml,
+    package(&toml, files)
+}
+
+/// The probe as command `probe`, with volume `data` (holding `hello.txt`) at `/data`.
+fn probe_package() -> Package {
+    one_program_package(
+        "probe",
+        "elf",
+        r#"env = ["FROM_PACKAGE=yes"]"#,
+        r#""/data" = "data""#,
         &[
             ("probe", &program("probe")),
             ("data/hello.txt", b"hello from a volume\n"),
@@ -99,28 +113,13 @@ env = ["FROM_PACKAGE=yes"]
 }
 
 fn dyn_package(declares_host_libs: bool) -> Package {
-    let toml = format!(
-        r#"
-[package]
-name = "test/hello-dyn"
-version = "0.1.0"
-
-[[module]]
-name = "hello-dyn"
-source = "hello-dyn"
-kind = "elf"
-abi = "none"
-
-[[command]]
-name = "hello-dyn"
-module = "hello-dyn"
-runner = "posix"
-
-[command.annotations.posix]
-host-libs = {declares_host_libs}
-"#
-    );
-    package(&toml, &[("hello-dyn", &program("hello-dyn"))])
+    one_program_package(
+        "hello-dyn",
+        "elf",
+        &format!("host-libs = {declares_host_libs}"),
+        "",
+        &[("hello-dyn", &program("hello-dyn"))],
+    )
 }
 
 struct Ran {
@@ -195,7 +194,7 @@ impl Ctx {
 
     /// `probe ARGS` in the plain probe package, with `grants` and `--runner-opt`s.
     fn probe(&self, args: &[&str], grants: Grants, runner_opts: &[(&str, &str)]) -> Ran {
-        self.run_with(&probe_package(""), options(args, grants, runner_opts), b"")
+        self.run_with(&probe_package(), options(args, grants, runner_opts), b"")
     }
 }
 
@@ -259,7 +258,7 @@ fn cases() -> Vec<(&'static str, Case)> {
         }),
         ("stdin_stdout_stderr", |c| {
             let r = c.run_with(
-                &probe_package(""),
+                &probe_package(),
                 options(&["cat"], Grants::default(), &[]),
                 b"line 1\nline 2\n",
             );
@@ -687,8 +686,11 @@ fn cases() -> Vec<(&'static str, Case)> {
                 ),
                 (truncated, "malformed ELF"),
             ] {
-                let pkg = package(
-                    "[package]\nname = \"t/bad\"\nversion = \"0.1.0\"\n[[module]]\nname = \"bad\"\nsource = \"bad\"\nkind = \"https://webc.org/kind/elf\"\nabi = \"none\"\n[[command]]\nname = \"bad\"\nmodule = \"bad\"\nrunner = \"posix\"\n",
+                let pkg = one_program_package(
+                    "bad",
+                    "https://webc.org/kind/elf",
+                    "",
+                    "",
                     &[("bad", &bytes)],
                 );
                 let r = c.run_with(&pkg, options(&[], Grants::default(), &[]), b"");
