@@ -26,6 +26,14 @@ if ! scripts/install-onnxruntime.sh >/dev/null; then
     echo "warning: scripts/install-onnxruntime.sh failed; the ort backend's tests will be skipped" >&2
 fi
 
+# The POSIX sandbox's module tests build their guest program at test time with musl-gcc
+# (Debian's musl-tools; `gcc -static` is the fallback). Installed here when missing and this
+# is a Debian machine we may install on; the committed test programs need no compiler.
+if ! command -v musl-gcc >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q musl-tools >/dev/null 2>&1 ||
+        echo "warning: could not install musl-tools; the sandbox tests fall back to gcc -static" >&2
+fi
+
 # Runner plugins are loaded from target/<profile>/ by the end-to-end tests (a missing plugin
 # fails them): the test-only echo runner, WASI and the two ONNX runners. They are built as part of the
 # whole workspace with every target, so features resolve exactly as for `cargo test
